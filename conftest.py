@@ -1,0 +1,3 @@
+"""Root pytest configuration: shared fixtures live in helpline.core.testing."""
+
+pytest_plugins = ["helpline.core.testing"]

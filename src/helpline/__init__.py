@@ -1,0 +1,1 @@
+"""Helpline: omnichannel customer-service desk."""

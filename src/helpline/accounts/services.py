@@ -1,0 +1,371 @@
+"""Writes for users, organizations and teams."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.password_validation import validate_password
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, transaction
+
+from helpline.accounts import events
+from helpline.accounts.models import Organization, Role, SupportPlan, Team, TeamMembership, User
+from helpline.core.errors import Conflict, PermissionDenied, ValidationError
+from helpline.core.events import emit
+
+
+def _require_admin(actor: User | None) -> None:
+    if actor is not None and actor.role != Role.ADMIN:
+        raise PermissionDenied("Only administrators may do this.")
+
+
+def _clean_email(email: str) -> str:
+    email = (email or "").strip().lower()
+    try:
+        validate_email(email)
+    except DjangoValidationError:
+        raise ValidationError(
+            "Enter a valid e-mail address.", fields={"email": "invalid"}
+        ) from None
+    return email
+
+
+def organization_for_email(email: str) -> Organization | None:
+    """The organization that claims the e-mail's domain, if it matches by domain."""
+    domain = email.rsplit("@", 1)[-1].lower()
+    for org in Organization.objects.filter(match_by_domain=True).only("pk", "domains"):
+        if domain in [d.lower() for d in org.domains]:
+            return org
+    return None
+
+
+def user_create(
+    *,
+    actor: User | None,
+    email: str,
+    role: str = Role.CUSTOMER,
+    password: str | None = None,
+    display_name: str = "",
+    organization: Organization | None = None,
+    phone: str = "",
+    language: str = "",
+    time_zone: str = "",
+    match_organization: bool = True,
+) -> User:
+    """Create a user. `actor=None` means the system (sign-up, mail intake, CLI)."""
+    if actor is not None and role == Role.CUSTOMER and not actor.is_staff_member:
+        raise PermissionDenied("Only agents may create customers.")
+    if role != Role.CUSTOMER:
+        _require_admin(actor)
+    if role not in Role.values:
+        raise ValidationError("Unknown role.", fields={"role": "invalid"})
+    email = _clean_email(email)
+    if password is not None:
+        try:
+            validate_password(password)
+        except DjangoValidationError as exc:
+            raise ValidationError(" ".join(exc.messages), fields={"password": "weak"}) from None
+    if organization is None and match_organization and role == Role.CUSTOMER:
+        organization = organization_for_email(email)
+    with transaction.atomic():
+        if User.objects.filter(email__iexact=email).exists():
+            raise Conflict("A user with this e-mail address exists.", fields={"email": "taken"})
+        try:
+            user = User.objects.create_user(
+                email,
+                password,
+                role=role,
+                display_name=display_name.strip(),
+                organization=organization,
+                phone=phone,
+                language=language,
+                time_zone=time_zone,
+                is_staff=role == Role.ADMIN,
+                is_superuser=role == Role.ADMIN,
+            )
+        except IntegrityError:
+            raise Conflict(
+                "A user with this e-mail address exists.", fields={"email": "taken"}
+            ) from None
+        emit(
+            events.UserCreated(user_id=user.pk, role=role, organization_id=user.organization_id),
+            actor=actor,
+            aggregate=("user", user.pk),
+        )
+    return user
+
+
+USER_EDITABLE = (
+    "display_name",
+    "phone",
+    "language",
+    "time_zone",
+    "role",
+    "organization",
+    "is_active",
+)
+
+
+def user_update(*, actor: User, user: User, **changes: Any) -> User:
+    """Admins change anyone; a user may change their own profile (not role, org, active)."""
+    unknown = set(changes) - set(USER_EDITABLE)
+    if unknown:
+        raise ValidationError("Unknown fields.", fields={name: "unknown" for name in unknown})
+    restricted = {"role", "organization", "is_active"} & set(changes)
+    if actor.role != Role.ADMIN and (actor.pk != user.pk or restricted):
+        raise PermissionDenied("Only administrators may change this.")
+    if "role" in changes and changes["role"] not in Role.values:
+        raise ValidationError("Unknown role.", fields={"role": "invalid"})
+    diff: dict[str, list] = {}
+    with transaction.atomic():
+        for name, value in changes.items():
+            old = getattr(user, name)
+            if old != value:
+                setattr(user, name, value)
+                diff[name] = [_plain(old), _plain(value)]
+        if not diff:
+            return user
+        if "role" in diff:
+            user.is_staff = user.is_superuser = user.role == Role.ADMIN
+        fields = list(diff) + (["is_staff", "is_superuser"] if "role" in diff else [])
+        user.save(update_fields=fields)
+        emit(
+            events.UserUpdated(user_id=user.pk, changes=diff),
+            actor=actor,
+            aggregate=("user", user.pk),
+        )
+    return user
+
+
+def _plain(value: Any) -> Any:
+    return getattr(value, "pk", value)
+
+
+def support_plan_create(
+    *, actor: User | None, code: str, name: str, priority_weight: int = 1
+) -> SupportPlan:
+    _require_admin(actor)
+    with transaction.atomic():
+        if SupportPlan.objects.filter(code=code).exists():
+            raise Conflict("A plan with this code exists.", fields={"code": "taken"})
+        return SupportPlan.objects.create(code=code, name=name, priority_weight=priority_weight)
+
+
+def organization_create(
+    *,
+    actor: User | None,
+    name: str,
+    domains: list[str] | None = None,
+    match_by_domain: bool = False,
+    members_see_all_tickets: bool = True,
+    plan: SupportPlan | None = None,
+    service_manager: User | None = None,
+    notes: str = "",
+) -> Organization:
+    _require_admin(actor)
+    name = name.strip()
+    if not name:
+        raise ValidationError("Name is required.", fields={"name": "required"})
+    if service_manager is not None and not service_manager.is_staff_member:
+        raise ValidationError(
+            "The service manager must be an agent.", fields={"service_manager": "not_agent"}
+        )
+    clean_domains = sorted({d.strip().lower().lstrip("@") for d in domains or [] if d.strip()})
+    with transaction.atomic():
+        if Organization.objects.filter(name__iexact=name).exists():
+            raise Conflict("An organization with this name exists.", fields={"name": "taken"})
+        org = Organization.objects.create(
+            name=name,
+            domains=clean_domains,
+            match_by_domain=match_by_domain,
+            members_see_all_tickets=members_see_all_tickets,
+            plan=plan,
+            service_manager=service_manager,
+            notes=notes,
+        )
+        emit(
+            events.OrganizationCreated(organization_id=org.pk),
+            actor=actor,
+            aggregate=("organization", org.pk),
+        )
+    return org
+
+
+ORG_EDITABLE = (
+    "name",
+    "domains",
+    "match_by_domain",
+    "members_see_all_tickets",
+    "plan",
+    "service_manager",
+    "notes",
+)
+
+
+def organization_update(*, actor: User, organization: Organization, **changes: Any) -> Organization:
+    _require_admin(actor)
+    unknown = set(changes) - set(ORG_EDITABLE)
+    if unknown:
+        raise ValidationError("Unknown fields.", fields={name: "unknown" for name in unknown})
+    manager = changes.get("service_manager")
+    if manager is not None and not manager.is_staff_member:
+        raise ValidationError(
+            "The service manager must be an agent.", fields={"service_manager": "not_agent"}
+        )
+    if "domains" in changes:
+        changes["domains"] = sorted(
+            {d.strip().lower().lstrip("@") for d in changes["domains"] if d.strip()}
+        )
+    diff: dict[str, list] = {}
+    with transaction.atomic():
+        for name, value in changes.items():
+            old = getattr(organization, name)
+            if old != value:
+                setattr(organization, name, value)
+                diff[name] = [_plain(old), _plain(value)]
+        if diff:
+            organization.save(update_fields=list(diff))
+            emit(
+                events.OrganizationUpdated(organization_id=organization.pk, changes=diff),
+                actor=actor,
+                aggregate=("organization", organization.pk),
+            )
+    return organization
+
+
+def team_create(
+    *,
+    actor: User | None,
+    name: str,
+    kind: str,
+    level: int | None = None,
+    department: Team | None = None,
+    description: str = "",
+    is_default: bool = False,
+) -> Team:
+    _require_admin(actor)
+    if kind not in Team.Kind.values:
+        raise ValidationError("Unknown team kind.", fields={"kind": "invalid"})
+    if kind == Team.Kind.LINE and not level:
+        raise ValidationError(
+            "A support line needs a level (1, 2, 3 ...).", fields={"level": "required"}
+        )
+    if kind == Team.Kind.DEPARTMENT and (level or department):
+        raise ValidationError("Only support lines have a level.", fields={"level": "not_allowed"})
+    if department is not None and department.kind != Team.Kind.DEPARTMENT:
+        raise ValidationError("Not a department.", fields={"department": "invalid"})
+    with transaction.atomic():
+        if Team.objects.filter(name__iexact=name.strip()).exists():
+            raise Conflict("A team with this name exists.", fields={"name": "taken"})
+        if (
+            kind == Team.Kind.LINE
+            and Team.objects.filter(
+                kind=Team.Kind.LINE, level=level, department=department
+            ).exists()
+        ):
+            raise Conflict("This line level exists already.", fields={"level": "taken"})
+        if is_default:
+            Team.objects.filter(is_default=True).update(is_default=False)
+        team = Team.objects.create(
+            name=name.strip(),
+            kind=kind,
+            level=level if kind == Team.Kind.LINE else None,
+            department=department,
+            description=description,
+            is_default=is_default,
+        )
+        emit(events.TeamCreated(team_id=team.pk), actor=actor, aggregate=("team", team.pk))
+    return team
+
+
+TEAM_EDITABLE = ("name", "description", "is_default", "level", "department")
+
+
+def team_update(*, actor: User, team: Team, **changes: Any) -> Team:
+    """Rename or re-describe a team, make it the default, or move a line (admins)."""
+    _require_admin(actor)
+    unknown = set(changes) - set(TEAM_EDITABLE)
+    if unknown:
+        raise ValidationError("Unknown fields.", fields={name: "unknown" for name in unknown})
+    if "name" in changes:
+        changes["name"] = (changes["name"] or "").strip()
+        if not changes["name"]:
+            raise ValidationError("Name is required.", fields={"name": "required"})
+    level = changes.get("level", team.level)
+    department = changes.get("department", team.department)
+    if team.kind == Team.Kind.LINE and not level:
+        raise ValidationError(
+            "A support line needs a level (1, 2, 3 ...).", fields={"level": "required"}
+        )
+    if team.kind == Team.Kind.DEPARTMENT and (level or department):
+        raise ValidationError("Only support lines have a level.", fields={"level": "not_allowed"})
+    if department is not None and department.kind != Team.Kind.DEPARTMENT:
+        raise ValidationError("Not a department.", fields={"department": "invalid"})
+    diff: dict[str, list] = {}
+    with transaction.atomic():
+        if (
+            "name" in changes
+            and Team.objects.filter(name__iexact=changes["name"]).exclude(pk=team.pk).exists()
+        ):
+            raise Conflict("A team with this name exists.", fields={"name": "taken"})
+        if (
+            team.kind == Team.Kind.LINE
+            and ("level" in changes or "department" in changes)
+            and Team.objects.filter(kind=Team.Kind.LINE, level=level, department=department)
+            .exclude(pk=team.pk)
+            .exists()
+        ):
+            raise Conflict("This line level exists already.", fields={"level": "taken"})
+        for name, value in changes.items():
+            old = getattr(team, name)
+            if old != value:
+                setattr(team, name, value)
+                diff[name] = [_plain(old), _plain(value)]
+        if not diff:
+            return team
+        if diff.get("is_default") == [False, True]:
+            Team.objects.filter(is_default=True).exclude(pk=team.pk).update(is_default=False)
+        team.save(update_fields=list(diff))
+        emit(
+            events.TeamUpdated(team_id=team.pk, changes=diff),
+            actor=actor,
+            aggregate=("team", team.pk),
+        )
+    return team
+
+
+def team_set_member(
+    *, actor: User | None, team: Team, user: User, member: bool = True, is_lead: bool = False
+) -> None:
+    """Add (or update) or remove an agent's membership of a team."""
+    _require_admin(actor)
+    if member and not user.is_staff_member:
+        raise ValidationError("Only agents can join teams.", fields={"user": "not_agent"})
+    with transaction.atomic():
+        if member:
+            TeamMembership.objects.update_or_create(
+                team=team, user=user, defaults={"is_lead": is_lead}
+            )
+        else:
+            TeamMembership.objects.filter(team=team, user=user).delete()
+        emit(
+            events.TeamMembershipChanged(
+                team_id=team.pk, user_id=user.pk, member=member, is_lead=is_lead and member
+            ),
+            actor=actor,
+            aggregate=("team", team.pk),
+        )
+
+
+def next_line(team: Team) -> Team | None:
+    """The support line after `team` in the same department (None at the top)."""
+    if team.kind != Team.Kind.LINE or team.level is None:
+        return None
+    return (
+        Team.objects.filter(
+            kind=Team.Kind.LINE, department_id=team.department_id, level__gt=team.level
+        )
+        .order_by("level")
+        .first()
+    )

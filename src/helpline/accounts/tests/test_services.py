@@ -1,0 +1,97 @@
+"""Account services: users, organizations, teams, lines; each change emits an event."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpline.accounts import events, services
+from helpline.accounts.models import Role, Team
+from helpline.core.errors import Conflict, PermissionDenied, ValidationError
+from helpline.core.testing import Desk
+
+
+def test_customer_joins_organization_by_domain_only_when_enabled(
+    desk: Desk, capture_events
+) -> None:
+    joined = services.user_create(actor=None, email="Eve@ACME.test")
+    services.organization_update(actor=desk.admin, organization=desk.acme, match_by_domain=False)
+    stranger = services.user_create(actor=None, email="frank@acme.test")
+    assert joined.organization == desk.acme and joined.email == "eve@acme.test"
+    assert stranger.organization is None
+    created = capture_events.of(events.UserCreated)
+    assert [c["organization_id"] for c in created] == [desk.acme.pk, None]
+    assert capture_events.of(events.OrganizationUpdated)[0]["changes"] == {
+        "match_by_domain": [True, False]
+    }
+
+
+def test_user_create_validates(desk: Desk) -> None:
+    with pytest.raises(Conflict):
+        services.user_create(actor=None, email="ALICE@acme.test")
+    with pytest.raises(ValidationError) as bad_email:
+        services.user_create(actor=None, email="not-an-address")
+    assert bad_email.value.fields == {"email": "invalid"}
+    with pytest.raises(ValidationError) as weak:
+        services.user_create(actor=None, email="x@y.test", password="123")
+    assert weak.value.fields == {"password": "weak"}
+    with pytest.raises(PermissionDenied):
+        services.user_create(actor=desk.supervisor, email="boss@y.test", role=Role.ADMIN)
+
+
+def test_user_update_rules(desk: Desk, capture_events) -> None:
+    services.user_update(actor=desk.alice, user=desk.alice, display_name="Alice A.", language="ru")
+    with pytest.raises(PermissionDenied):
+        services.user_update(actor=desk.alice, user=desk.alice, role=Role.ADMIN)
+    with pytest.raises(PermissionDenied):
+        services.user_update(actor=desk.alice, user=desk.bob, display_name="Bobby")
+    with pytest.raises(ValidationError):
+        services.user_update(actor=desk.admin, user=desk.bob, password="x")
+    services.user_update(actor=desk.admin, user=desk.agent1, role=Role.SUPERVISOR)
+    desk.agent1.refresh_from_db()
+    assert desk.agent1.role == Role.SUPERVISOR and desk.agent1.sees_all_tickets
+    changes = [c["changes"] for c in capture_events.of(events.UserUpdated)]
+    assert changes == [
+        {"display_name": ["Alice Acme", "Alice A."], "language": ["", "ru"]},
+        {"role": ["agent", "supervisor"]},
+    ]
+
+
+def test_organization_rules(desk: Desk) -> None:
+    with pytest.raises(Conflict):
+        services.organization_create(actor=desk.admin, name="acme")
+    with pytest.raises(ValidationError):
+        services.organization_create(actor=desk.admin, name="Initech", service_manager=desk.alice)
+    with pytest.raises(PermissionDenied):
+        services.organization_create(actor=desk.agent1, name="Initech")
+    org = services.organization_create(
+        actor=desk.admin, name="Initech", domains=["@Initech.TEST", " ", "initech.test"]
+    )
+    assert org.domains == ["initech.test"]
+
+
+def test_teams_lines_and_membership(desk: Desk, capture_events) -> None:
+    with pytest.raises(ValidationError):
+        services.team_create(actor=desk.admin, name="L9", kind=Team.Kind.LINE)
+    with pytest.raises(Conflict):
+        services.team_create(actor=desk.admin, name="Another L1", kind=Team.Kind.LINE, level=1)
+    with pytest.raises(ValidationError):
+        services.team_set_member(actor=desk.admin, team=desk.l1, user=desk.alice)
+    l3 = services.team_create(actor=desk.admin, name="L3", kind=Team.Kind.LINE, level=3)
+    assert services.next_line(desk.l1) == desk.l2
+    assert services.next_line(desk.l2) == l3
+    assert services.next_line(l3) is None
+    assert services.next_line(desk.finance_team) is None
+    # an agent may be in several teams
+    services.team_set_member(actor=desk.admin, team=l3, user=desk.agent2, is_lead=True)
+    assert set(desk.agent2.teams.all()) == {desk.l2, l3}
+    services.team_set_member(actor=desk.admin, team=l3, user=desk.agent2, member=False)
+    assert set(desk.agent2.teams.all()) == {desk.l2}
+    changes = capture_events.of(events.TeamMembershipChanged)
+    assert [(c["member"], c["is_lead"]) for c in changes] == [(True, True), (False, False)]
+
+
+def test_only_one_default_team(desk: Desk) -> None:
+    services.team_create(
+        actor=desk.admin, name="Triage", kind=Team.Kind.DEPARTMENT, is_default=True
+    )
+    assert list(Team.objects.filter(is_default=True).values_list("name", flat=True)) == ["Triage"]

@@ -1,0 +1,153 @@
+"""The event spine: catalogue, `emit()` into the outbox, and idempotent dispatch.
+
+A service calls `emit(SomeEvent(...), actor=..., aggregate=(type, id))` inside its
+transaction. The event is written to the outbox table in that transaction; after commit
+a real-time push goes out and one dispatch task is enqueued. `dispatch()` feeds the
+registered receivers in stage order; each receiver runs at most once per event (a
+`ReceiverRun` row records success), so a retry re-runs only the receivers that failed.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+from django.apps import apps
+from django.db import connection, transaction
+from django.utils import timezone
+from pydantic import BaseModel, ConfigDict
+
+logger = logging.getLogger(__name__)
+
+STAGES = ("sla", "automation", "notifications", "analytics", "webhooks", "apps")
+
+
+class DomainEvent(BaseModel):
+    """Base of every event payload. Subclasses set `type` and `version` class variables."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    type: ClassVar[str]
+    version: ClassVar[int] = 1
+    description: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "type" in cls.__dict__:
+            existing = CATALOGUE.get(cls.type)
+            if existing is not None and existing.__qualname__ != cls.__qualname__:
+                raise RuntimeError(f"event type {cls.type!r} is defined twice")
+            CATALOGUE[cls.type] = cls
+
+
+CATALOGUE: dict[str, type[DomainEvent]] = {}
+
+
+@dataclass(frozen=True)
+class Receiver:
+    name: str
+    event_type: str
+    stage: str
+    func: Callable[[Any, Any], None]
+
+
+RECEIVERS: dict[str, list[Receiver]] = {}
+
+
+def receiver(event_cls: type[DomainEvent], *, stage: str) -> Callable[[Callable], Callable]:
+    """Register `func(event, record)` to run when an event of `event_cls` is dispatched."""
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}; one of {STAGES}")
+
+    def decorate(func: Callable) -> Callable:
+        name = f"{func.__module__}.{func.__qualname__}"
+        entries = RECEIVERS.setdefault(event_cls.type, [])
+        if all(entry.name != name for entry in entries):
+            entries.append(Receiver(name, event_cls.type, stage, func))
+            entries.sort(key=lambda entry: STAGES.index(entry.stage))
+        return func
+
+    return decorate
+
+
+def load_receivers() -> None:
+    """Import `receivers` and `events` of every Helpline app (the explicit registry)."""
+    for config in apps.get_app_configs():
+        if not config.name.startswith("helpline."):
+            continue
+        for module in ("events", "receivers"):
+            try:
+                importlib.import_module(f"{config.name}.{module}")
+            except ModuleNotFoundError as exc:
+                if exc.name != f"{config.name}.{module}":
+                    raise
+
+
+def emit(event: DomainEvent, *, actor: Any | None, aggregate: tuple[str, Any]) -> Any:
+    """Write `event` to the outbox in the current transaction; dispatch after commit."""
+    from helpline.core.models import OutboxEvent
+
+    if not connection.in_atomic_block:
+        raise RuntimeError("emit() must be called inside transaction.atomic()")
+    record = OutboxEvent.objects.create(
+        type=event.type,
+        version=event.version,
+        payload=event.model_dump(mode="json"),
+        actor=actor if getattr(actor, "pk", None) else None,
+        aggregate_type=aggregate[0],
+        aggregate_id=str(aggregate[1]),
+    )
+    transaction.on_commit(lambda: _after_commit(record))
+    return record
+
+
+def _after_commit(record: Any) -> None:
+    from helpline.core import realtime
+    from helpline.core.tasks import dispatch_event, enqueue
+
+    realtime.publish_event(record)
+    enqueue(dispatch_event, record.pk)
+
+
+def dispatch(event_id: int) -> None:
+    """Run every receiver of the event once; raise if any failed so the task is retried."""
+    from helpline.core.models import OutboxEvent, ReceiverRun
+
+    record = OutboxEvent.objects.filter(pk=event_id).first()
+    if record is None or record.dispatched_at is not None:
+        return
+    event_cls = CATALOGUE.get(record.type)
+    event = event_cls.model_validate(record.payload) if event_cls else None
+    done = set(
+        ReceiverRun.objects.filter(event=record, state=ReceiverRun.State.DONE).values_list(
+            "receiver", flat=True
+        )
+    )
+    failures: list[str] = []
+    for entry in RECEIVERS.get(record.type, []):
+        if entry.name in done:
+            continue
+        try:
+            with transaction.atomic():
+                entry.func(event, record)
+                run, _ = ReceiverRun.objects.get_or_create(event=record, receiver=entry.name)
+                run.state = ReceiverRun.State.DONE
+                run.attempts += 1
+                run.last_error = ""
+                run.save(update_fields=["state", "attempts", "last_error", "updated_at"])
+        except Exception as exc:
+            logger.exception("receiver %s failed on event %s", entry.name, record.pk)
+            run, _ = ReceiverRun.objects.get_or_create(
+                event=record, receiver=entry.name, defaults={"state": ReceiverRun.State.FAILED}
+            )
+            run.state = ReceiverRun.State.FAILED
+            run.attempts += 1
+            run.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            run.save(update_fields=["state", "attempts", "last_error", "updated_at"])
+            failures.append(entry.name)
+    if failures:
+        raise RuntimeError(f"receivers failed for event {record.pk}: {', '.join(failures)}")
+    OutboxEvent.objects.filter(pk=record.pk).update(dispatched_at=timezone.now())

@@ -1,0 +1,66 @@
+"""The fixed-window limiter against every cache backend the desk runs on."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+from django.core.cache import cache
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management import call_command
+from django.test import override_settings
+
+from helpline.integrations import ratelimit
+
+BACKENDS = {
+    "locmem": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "database": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "helpline_test_cache",
+    },
+    "redis": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": "redis://127.0.0.1:6379/15",
+    },
+}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def backend(request, db):
+    if request.param == "redis":
+        redis = pytest.importorskip("redis")
+        try:
+            redis.Redis.from_url(BACKENDS["redis"]["LOCATION"], socket_timeout=1).ping()
+        except redis.exceptions.ConnectionError:
+            pytest.skip("no Redis server")
+    with override_settings(CACHES={"default": BACKENDS[request.param]}):
+        if request.param == "database":
+            call_command("createcachetable", verbosity=0)
+        yield request.param
+        if request.param != "redis":  # Redis keys are unique per test and expire by themselves
+            cache.clear()
+
+
+def test_limit_is_enforced_per_key_with_retry_after(backend):
+    key = f"test:{uuid.uuid4()}"
+    assert [ratelimit.hit(key, "3/60") for _ in range(3)] == [None, None, None]
+    retry_after = ratelimit.hit(key, "3/60")
+    assert retry_after is not None
+    assert 1 <= retry_after <= 60
+    # Another key has its own budget
+    assert ratelimit.hit(f"{key}:other", "3/60") is None
+
+
+def test_a_new_window_starts_a_new_count(backend):
+    key = f"test:{uuid.uuid4()}"
+    start = (time.time() // 10) * 10  # the start of the current 10-second window
+    assert ratelimit.hit(key, "1/10", now=start) is None
+    assert ratelimit.hit(key, "1/10", now=start + 3) == 7
+    assert ratelimit.hit(key, "1/10", now=start + 10) is None
+
+
+@pytest.mark.parametrize("rate", ["600", "a/b", "0/60", "10/0"])
+def test_bad_rates_are_configuration_errors(rate):
+    with pytest.raises(ImproperlyConfigured):
+        ratelimit.parse_rate(rate)

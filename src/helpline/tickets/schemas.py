@@ -1,0 +1,252 @@
+"""API schemas for tickets: one input schema per write operation, output schemas for reads.
+
+Inputs inherit `InSchema` (unknown fields are a 422). Outputs name priorities ("low" ..
+"urgent") and statuses by key and nest small references instead of bare ids.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from django.http import HttpRequest
+from ninja import Schema
+from pydantic import Field
+
+from helpline.api import InSchema
+from helpline.tickets import catalog
+from helpline.tickets.models import Priority
+
+PriorityName = Literal["low", "normal", "high", "urgent"]
+StatusName = Literal[
+    "new", "open", "pending_customer", "pending_third_party", "on_hold", "solved", "closed"
+]
+ChannelName = Literal["web", "email", "chat", "phone", "api"]
+LinkKind = Literal["related", "parent", "follow_up"]
+SortKey = Literal[
+    "-updated_at", "updated_at", "-created_at", "created_at", "-priority", "priority", "id"
+]
+Me = Literal["me"]
+
+
+# --- references -------------------------------------------------------------------------
+
+
+class UserRef(Schema):
+    id: int
+    name: str
+
+
+class OrganizationRef(Schema):
+    id: int
+    name: str
+
+
+class TeamRef(Schema):
+    id: int
+    name: str
+
+
+class CategoryRef(Schema):
+    id: int
+    name: str
+
+
+class TicketRef(Schema):
+    id: int
+    subject: str
+    status: StatusName
+
+
+# --- tickets ----------------------------------------------------------------------------
+
+
+def _customer_field_keys(request: HttpRequest) -> frozenset[str]:
+    """Keys of the custom fields customers may see, read once per request."""
+    cached: frozenset[str] | None = getattr(request, "_helpline_customer_fields", None)
+    if cached is None:
+        actor = request.auth  # type: ignore[attr-defined]
+        keys = catalog.custom_field_list(actor=actor).values_list("key", flat=True)
+        cached = frozenset(keys)
+        request._helpline_customer_fields = cached  # type: ignore[attr-defined]
+    return cached
+
+
+class TicketOut(Schema):
+    id: int
+    subject: str
+    status: StatusName
+    priority: PriorityName
+    channel: ChannelName
+    requester: UserRef
+    organization: OrganizationRef | None
+    team: TeamRef | None
+    assignee: UserRef | None
+    category: CategoryRef | None
+    tags: list[str]
+    custom_fields: dict[str, Any] = Field(
+        description="Customers see only the fields marked visible to customers."
+    )
+    merged_into_id: int | None
+    message_count: int
+    created_at: datetime
+    updated_at: datetime
+    first_response_at: datetime | None
+    solved_at: datetime | None
+    closed_at: datetime | None
+
+    @staticmethod
+    def resolve_priority(obj: Any) -> str:
+        return Priority(obj.priority).key
+
+    @staticmethod
+    def resolve_tags(obj: Any) -> list[str]:
+        return [tag.name for tag in obj.tags.all()]
+
+    @staticmethod
+    def resolve_custom_fields(obj: Any, context: dict[str, Any]) -> dict[str, Any]:
+        request = context["request"]
+        if request.auth.is_staff_member:
+            return dict(obj.custom_fields)
+        visible = _customer_field_keys(request)
+        return {key: value for key, value in obj.custom_fields.items() if key in visible}
+
+
+class TicketDetailOut(TicketOut):
+    watchers: list[UserRef]
+
+    @staticmethod
+    def resolve_watchers(obj: Any) -> list[Any]:
+        return sorted(obj.watchers.all(), key=lambda user: user.pk)
+
+
+class TicketCreateIn(InSchema):
+    subject: str = Field(max_length=250)
+    body: str = Field("", description="Plain text of the first message (or give body_html).")
+    body_html: str = Field("", description="HTML of the first message; it is sanitized.")
+    requester_id: int | None = Field(None, description="Agents: the customer this is for.")
+    requester_email: str | None = Field(
+        None,
+        max_length=254,
+        description="Agents: the customer's e-mail; an unknown address creates the customer.",
+    )
+    channel: ChannelName = "api"
+    priority: PriorityName = Field("normal", description="Customers may not change it.")
+    category_id: int | None = None
+    tags: list[str] = Field(default_factory=list, description="Agents only.")
+    team_id: int | None = Field(None, description="Agents only; default: the default team.")
+    assignee_id: int | Me | None = Field(None, description="Agents only.")
+    custom_fields: dict[str, Any] = Field(default_factory=dict)
+
+
+class TicketUpdateIn(InSchema):
+    """PATCH: send only what changes. `status` moves it through the status machine."""
+
+    subject: str | None = Field(None, max_length=250)
+    priority: PriorityName | None = None
+    category_id: int | None = Field(None, description="null clears the category.")
+    tags: list[str] | None = Field(None, description="Replaces all tags.")
+    custom_fields: dict[str, Any] | None = Field(
+        None, description="Merged into the current values; a null value removes a field."
+    )
+    status: StatusName | None = None
+
+
+class StatusIn(InSchema):
+    status: StatusName
+
+
+class AssignIn(InSchema):
+    assignee_id: int | Me
+
+
+class TransferIn(InSchema):
+    team_id: int
+    note: str = Field("", max_length=10_000)
+
+
+class EscalateIn(InSchema):
+    note: str = Field(max_length=10_000, description="The hand-off note (required).")
+
+
+class MergeIn(InSchema):
+    into_id: int = Field(
+        description="The ticket this one is merged into (and closed in favour of)."
+    )
+
+
+class LinkIn(InSchema):
+    other_id: int
+    kind: LinkKind = Field(
+        description="related; parent (this ticket is the parent of the other); "
+        "follow_up (this ticket follows up the other)."
+    )
+
+
+class WatcherIn(InSchema):
+    user_id: int | Me
+
+
+# --- messages ---------------------------------------------------------------------------
+
+
+class AttachmentOut(Schema):
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    url: str
+
+    @staticmethod
+    def resolve_url(obj: Any) -> str:
+        return f"/api/v1/attachments/{obj.pk}"
+
+
+class MessageOut(Schema):
+    id: int
+    ticket_id: int
+    kind: Literal["public", "internal"]
+    author: UserRef
+    channel: ChannelName
+    body_text: str
+    body_html: str
+    created_at: datetime
+    moved_from_id: int | None
+    attachments: list[AttachmentOut]
+
+    @staticmethod
+    def resolve_attachments(obj: Any) -> list[Any]:
+        return list(obj.attachments.all())
+
+
+class ReplyIn(InSchema):
+    body: str = ""
+    body_html: str = ""
+    status: StatusName | None = Field(None, description="Agents: set this status with the reply.")
+
+
+class NoteIn(InSchema):
+    body: str = ""
+    body_html: str = ""
+
+
+# --- links and audit --------------------------------------------------------------------
+
+
+class LinkOut(Schema):
+    kind: Literal["related", "parent", "child", "follow_up_of", "followed_up_by"] = Field(
+        description="The other ticket as seen from this one (its parent, child, ...)."
+    )
+    ticket: TicketRef
+    created_at: datetime
+
+
+class AuditEntryOut(Schema):
+    id: int
+    action: str
+    field: str
+    before: Any = None
+    after: Any = None
+    note: str
+    actor: UserRef | None
+    created_at: datetime

@@ -1,0 +1,160 @@
+"""Reads for tickets: every queryset is scoped to what the viewer may see, N+1-free."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+
+from helpline.accounts.models import User
+from helpline.core.errors import PermissionDenied, ValidationError
+from helpline.tickets.access import visible_tickets
+from helpline.tickets.models import (
+    Attachment,
+    AuditEntry,
+    Message,
+    Priority,
+    Tag,
+    Ticket,
+    TicketLink,
+)
+
+
+@dataclass
+class TicketFilters:
+    """Filters shared by the API list, search, and the desk's saved views."""
+
+    status: list[str] = field(default_factory=list)
+    priority: list[str] = field(default_factory=list)
+    team: int | None = None
+    assignee: int | None = None
+    unassigned: bool = False
+    organization: int | None = None
+    requester: int | None = None
+    category: int | None = None
+    channel: str | None = None
+    tag: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    updated_after: datetime | None = None
+    updated_before: datetime | None = None
+    q: str = ""
+
+
+def ticket_list(*, actor: User, filters: TicketFilters | None = None) -> QuerySet[Ticket]:
+    """Tickets the actor may see, filtered; related rows joined for list display."""
+    filters = filters or TicketFilters()
+    queryset = visible_tickets(actor)
+    if filters.status:
+        queryset = queryset.filter(status__in=filters.status)
+    if filters.priority:
+        try:
+            values = [Priority.from_name(name) for name in filters.priority]
+        except ValueError:
+            raise ValidationError("Unknown priority.", fields={"priority": "invalid"}) from None
+        queryset = queryset.filter(priority__in=values)
+    if filters.team is not None:
+        queryset = queryset.filter(team_id=filters.team)
+    if filters.unassigned:
+        queryset = queryset.filter(assignee__isnull=True)
+    elif filters.assignee is not None:
+        queryset = queryset.filter(assignee_id=filters.assignee)
+    if filters.organization is not None:
+        queryset = queryset.filter(organization_id=filters.organization)
+    if filters.requester is not None:
+        queryset = queryset.filter(requester_id=filters.requester)
+    if filters.category is not None:
+        queryset = queryset.filter(category_id=filters.category)
+    if filters.channel:
+        queryset = queryset.filter(channel=filters.channel)
+    if filters.tag:
+        queryset = queryset.filter(tags__name=filters.tag)
+    if filters.created_after:
+        queryset = queryset.filter(created_at__gte=filters.created_after)
+    if filters.created_before:
+        queryset = queryset.filter(created_at__lt=filters.created_before)
+    if filters.updated_after:
+        queryset = queryset.filter(updated_at__gte=filters.updated_after)
+    if filters.updated_before:
+        queryset = queryset.filter(updated_at__lt=filters.updated_before)
+    if filters.q.strip():
+        from helpline.core import search
+
+        queryset = queryset.filter(
+            pk__in=search.matching_ticket_ids(filters.q, include_internal=actor.is_staff_member)
+        )
+    return with_list_relations(queryset)
+
+
+def with_list_relations(queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    return queryset.select_related(
+        "requester", "organization", "team", "assignee", "category"
+    ).prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
+
+
+def ticket_detail(ticket: Ticket) -> Ticket:
+    """Re-read an accessed ticket with everything its detail view shows."""
+    return (
+        with_list_relations(Ticket.objects.filter(pk=ticket.pk)).prefetch_related("watchers").get()
+    )
+
+
+def ticket_messages(*, actor: User, ticket: Ticket) -> QuerySet[Message]:
+    """Messages of a ticket the actor has accessed; customers never see internal notes."""
+    queryset = Message.objects.filter(ticket=ticket)
+    if not actor.is_staff_member:
+        queryset = queryset.filter(kind=Message.Kind.PUBLIC)
+    return queryset.select_related("author").prefetch_related(
+        Prefetch("attachments", queryset=Attachment.objects.order_by("pk"))
+    )
+
+
+def ticket_audit(*, actor: User, ticket: Ticket) -> QuerySet[AuditEntry]:
+    """The audit trail: agents only."""
+    if not actor.is_staff_member:
+        raise PermissionDenied("Only agents may read the audit trail.")
+    return AuditEntry.objects.filter(ticket=ticket).select_related("actor")
+
+
+def ticket_links(*, actor: User, ticket: Ticket) -> list[dict[str, Any]]:
+    """Links of a ticket, each as seen from this ticket, limited to tickets the actor sees."""
+    visible = visible_tickets(actor).values("pk")
+    rows: list[dict[str, Any]] = []
+    outgoing = TicketLink.objects.filter(source=ticket, target__in=visible).select_related("target")
+    incoming = TicketLink.objects.filter(target=ticket, source__in=visible).select_related("source")
+    for link in outgoing:
+        kind = {"parent": "child", "follow_up": "follow_up_of"}.get(link.kind, link.kind)
+        rows.append({"kind": kind, "ticket": link.target, "created_at": link.created_at})
+    for link in incoming:
+        kind = {"parent": "parent", "follow_up": "followed_up_by"}.get(link.kind, link.kind)
+        rows.append({"kind": kind, "ticket": link.source, "created_at": link.created_at})
+    return rows
+
+
+def attachment_for(*, actor: User, attachment_id: int) -> Attachment:
+    """An attachment on a message the actor may see (customers: public messages only)."""
+    from helpline.core.errors import NotFound
+
+    queryset = Attachment.objects.filter(
+        pk=attachment_id, message__ticket__in=visible_tickets(actor).values("pk")
+    )
+    if not actor.is_staff_member:
+        queryset = queryset.filter(message__kind=Message.Kind.PUBLIC)
+    attachment = queryset.select_related("message").first()
+    if attachment is None:
+        raise NotFound("Attachment not found.")
+    return attachment
+
+
+def user_for_actor(actor: User, user_id: int) -> User:
+    """Resolve a user an agent refers to (requester, assignee). Agents only."""
+    from helpline.core.errors import NotFound
+
+    if not actor.is_staff_member:
+        raise NotFound("User not found.")
+    user = User.objects.filter(pk=user_id, is_active=True).first()
+    if user is None:
+        raise NotFound("User not found.")
+    return user
