@@ -152,6 +152,8 @@ class Ticket(models.Model):
     solved_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     message_count = models.PositiveIntegerField(default=0)
+    # The earliest running SLA/OLA deadline, kept by the sla app ("breaching soonest first").
+    sla_due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -163,6 +165,7 @@ class Ticket(models.Model):
             models.Index(fields=["requester", "-updated_at"], name="ticket_requester"),
             models.Index(fields=["organization", "-updated_at"], name="ticket_org"),
             models.Index(fields=["priority", "-updated_at"], name="ticket_priority"),
+            models.Index(fields=["sla_due_at"], name="ticket_sla_due"),
         ]
         constraints = [
             models.CheckConstraint(
