@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001 (Cyrillic and full-width punctuation are the point of this file)
 """Realistic support-ticket text in English, Russian and Chinese, built from word lists.
 
 Sentences are made from templates with slots; Russian nouns carry their case forms so the

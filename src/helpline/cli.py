@@ -6,6 +6,7 @@
     helpline demo           load the demo desk into an empty database
     helpline worker         run the task consumer alone
     helpline check          settings, database, Redis, migrations, queue; exit 1 on problems
+    helpline reindex        rebuild the full-text search index (shows progress)
     helpline manage ARGS    any Django management command (`helpline manage shell`)
 
 Any other name is passed to Django as a management command (`helpline token list`).
@@ -26,6 +27,7 @@ COMMANDS = {
     "demo": "demo",
     "worker": "worker",
     "check": "healthcheck",
+    "reindex": "search_reindex",
 }
 
 USAGE = (__doc__ or "").split("\n\n")[1].rstrip()

@@ -53,6 +53,14 @@ _BLOCK_END = re.compile(r"</(p|div|li|tr|h[1-4]|blockquote|pre)>|<br\s*/?>", re.
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def strip_control_chars(value: str) -> str:
+    """Drop C0 control characters other than tab and line breaks (PostgreSQL rejects NUL)."""
+    return _CONTROL.sub("", value)
+
+
 def sanitize_html(value: str) -> str:
     """Keep formatting, drop scripts, event handlers, styles and unsafe URLs."""
     if not value:

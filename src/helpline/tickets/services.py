@@ -34,7 +34,7 @@ from helpline.core.errors import (
     ValidationError,
 )
 from helpline.core.events import emit
-from helpline.core.html import html_to_text, sanitize_html
+from helpline.core.html import html_to_text, sanitize_html, strip_control_chars
 from helpline.tickets import events
 from helpline.tickets.models import (
     Attachment,
@@ -127,7 +127,7 @@ def _audit(
 
 
 def _clean_subject(subject: str) -> str:
-    subject = " ".join((subject or "").split())
+    subject = " ".join(strip_control_chars(subject or "").split())
     if not subject:
         raise ValidationError(_("Subject is required."), fields={"subject": "required"})
     if len(subject) > 250:
@@ -138,8 +138,8 @@ def _clean_subject(subject: str) -> str:
 
 
 def _clean_body(body: str, body_html: str) -> tuple[str, str]:
-    clean_html = sanitize_html(body_html) if body_html else ""
-    text = (body or "").strip() or html_to_text(clean_html)
+    clean_html = sanitize_html(strip_control_chars(body_html)) if body_html else ""
+    text = strip_control_chars(body or "").strip() or html_to_text(clean_html)
     if not text:
         raise ValidationError(_("Message text is required."), fields={"body": "required"})
     if len(text) > MAX_BODY_CHARS or len(clean_html) > MAX_BODY_CHARS * 2:

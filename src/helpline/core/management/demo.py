@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001 (Russian and Chinese demo text)
 """A realistic demo desk, built only through the real services.
 
 `build_demo()` creates support lines L1/L2/L3, the Technical, Finance and Sales departments,
