@@ -40,6 +40,7 @@ test-postgres: install
 
 lint: install
 	$(BIN)/ruff check src bench
+	$(BIN)/ruff format --check src bench
 	$(BIN)/mypy src
 
 bench: install

@@ -656,7 +656,6 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     summary: dict[str, Any] = {"db": kind, "tickets": args.tickets, "seed": args.seed}
     timer = time.perf_counter()
     call_command("migrate", verbosity=0)
-    call_command("createcachetable", verbosity=0)
     summary["migrate_seconds"] = round(time.perf_counter() - timer, 1)
     timer = time.perf_counter()
     people = seed_people(rng, args.tickets)

@@ -169,10 +169,12 @@ else:
         },
     }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+    # The embedded desk is one process, so an in-process cache is shared by all its requests
+    # (rate-limit counters) and costs no database write per request.
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-            "LOCATION": "helpline_cache",
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "helpline",
         }
     }
 

@@ -155,6 +155,15 @@ class EventCapture:
         return [r.payload for r in self.records() if r.type == event_cls.type]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """Each test starts with an empty cache: rate-limit counters never leak between tests."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def capture_events(db: Any) -> Iterator[EventCapture]:
     yield EventCapture()

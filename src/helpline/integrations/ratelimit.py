@@ -1,8 +1,9 @@
 """Fixed-window rate limiting in the Django cache (shared by every web node).
 
 `cache.add` starts a window's counter and `cache.incr` counts; both are atomic on
-Redis and locmem. On the database cache `incr` is read-then-write, so a burst may
-slip a few requests past the limit there; the limit is still enforced over time.
+Redis (production: every web node shares the counters) and on the in-process cache of
+the embedded desk (one process). On Django's database cache `incr` is read-then-write,
+so a burst could slip a few requests past the limit; Helpline does not configure it.
 """
 
 from __future__ import annotations

@@ -8,7 +8,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -17,42 +16,82 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='OutboxEvent',
+            name="OutboxEvent",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('uuid', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('type', models.CharField(db_index=True, max_length=100)),
-                ('version', models.PositiveSmallIntegerField()),
-                ('payload', models.JSONField()),
-                ('aggregate_type', models.CharField(max_length=50)),
-                ('aggregate_id', models.CharField(max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('dispatched_at', models.DateTimeField(blank=True, null=True)),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("uuid", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("type", models.CharField(db_index=True, max_length=100)),
+                ("version", models.PositiveSmallIntegerField()),
+                ("payload", models.JSONField()),
+                ("aggregate_type", models.CharField(max_length=50)),
+                ("aggregate_id", models.CharField(max_length=64)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("dispatched_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='ReceiverRun',
+            name="ReceiverRun",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('receiver', models.CharField(max_length=200)),
-                ('state', models.CharField(choices=[('done', 'Done'), ('failed', 'Failed')], max_length=10)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('event', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='runs', to='core.outboxevent')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("receiver", models.CharField(max_length=200)),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("done", "Done"), ("failed", "Failed")], max_length=10
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                (
+                    "event",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="runs",
+                        to="core.outboxevent",
+                    ),
+                ),
             ],
         ),
         migrations.AddIndex(
-            model_name='outboxevent',
-            index=models.Index(fields=['aggregate_type', 'aggregate_id', 'created_at'], name='core_outbox_aggrega_c3848d_idx'),
+            model_name="outboxevent",
+            index=models.Index(
+                fields=["aggregate_type", "aggregate_id", "created_at"],
+                name="core_outbox_aggrega_c3848d_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='outboxevent',
-            index=models.Index(condition=models.Q(('dispatched_at__isnull', True)), fields=['created_at'], name='outbox_pending_idx'),
+            model_name="outboxevent",
+            index=models.Index(
+                condition=models.Q(("dispatched_at__isnull", True)),
+                fields=["created_at"],
+                name="outbox_pending_idx",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='receiverrun',
-            constraint=models.UniqueConstraint(fields=('event', 'receiver'), name='receiverrun_event_receiver'),
+            model_name="receiverrun",
+            constraint=models.UniqueConstraint(
+                fields=("event", "receiver"), name="receiverrun_event_receiver"
+            ),
         ),
     ]

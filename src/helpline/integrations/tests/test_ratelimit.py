@@ -8,17 +8,12 @@ import uuid
 import pytest
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
-from django.core.management import call_command
 from django.test import override_settings
 
 from helpline.integrations import ratelimit
 
 BACKENDS = {
     "locmem": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
-    "database": {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": "helpline_test_cache",
-    },
     "redis": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": "redis://127.0.0.1:6379/15",
@@ -35,8 +30,6 @@ def backend(request, db):
         except redis.exceptions.ConnectionError:
             pytest.skip("no Redis server")
     with override_settings(CACHES={"default": BACKENDS[request.param]}):
-        if request.param == "database":
-            call_command("createcachetable", verbosity=0)
         yield request.param
         if request.param != "redis":  # Redis keys are unique per test and expire by themselves
             cache.clear()

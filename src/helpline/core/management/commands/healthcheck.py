@@ -1,12 +1,13 @@
 """helpline check: is this installation ready to serve?
 
 Runs Django's system checks, then checks that the database answers, that Redis answers (when
-REDIS_URL is set), that no migration is pending, that the cache table exists and that the
+REDIS_URL is set), that no migration is pending, that the cache answers and that the
 task queue can be read. Prints one line per check; exits 1 when any of them fails.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -45,7 +46,7 @@ class Command(BaseCommand):
         if database_ok:
             self._run("Database checks", lambda: self._system_checks(False, with_db=True))
             self._run("Migrations", self._migrations)
-            self._run("Cache", self._cache_table)
+            self._run("Cache", self._cache)
         else:
             self._line(SKIP, "Migrations", "database not reachable")
         self._run("Task queue", self._queue)
@@ -121,13 +122,19 @@ class Command(BaseCommand):
             raise Problem(f"{len(plan)} pending ({names}{more}); run `helpline migrate`")
         return "all applied"
 
-    def _cache_table(self) -> str:
-        cache = settings.CACHES["default"]
-        if cache["BACKEND"] != "django.core.cache.backends.db.DatabaseCache":
-            return cache["BACKEND"].rsplit(".", 1)[-1]
-        if cache["LOCATION"] not in connection.introspection.table_names():
-            raise Problem(f"table {cache['LOCATION']} missing; run `helpline migrate`")
-        return f"database table {cache['LOCATION']}"
+    def _cache(self) -> str:
+        from django.core.cache import cache
+
+        key = f"helpline:healthcheck:{uuid.uuid4().hex}"
+        try:
+            cache.set(key, "ok", timeout=10)
+            answered = cache.get(key)
+            cache.delete(key)
+        except Exception as exc:
+            raise Problem(f"not usable: {exc}") from exc
+        if answered != "ok":
+            raise Problem("a value written could not be read back")
+        return settings.CACHES["default"]["BACKEND"].rsplit(".", 1)[-1]
 
     def _queue(self) -> str:
         from huey.contrib.djhuey import HUEY

@@ -1,4 +1,4 @@
-"""helpline migrate: apply database migrations and create the database cache table."""
+"""helpline migrate: apply database migrations."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = "Apply database migrations and create the cache table (what `helpline migrate` runs)."
+    help = "Apply database migrations (what `helpline migrate` runs)."
 
     def handle(self, *args: Any, **options: Any) -> None:
         verbosity = options["verbosity"]
         call_command("migrate", interactive=False, verbosity=verbosity)
-        call_command("createcachetable", verbosity=verbosity)
