@@ -113,9 +113,17 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
     DATABASES["default"]["TEST"] = {"NAME": str(DATA_DIR / "test.sqlite3")}
+elif int(os.environ.get("HELPLINE_DB_POOL_SIZE", "10")) > 0:
+    # A connection pool per process (psycopg_pool): under ASGI, requests run in changing
+    # threads, so Django's persistent connections (CONN_MAX_AGE) would pile up instead.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": int(os.environ.get("HELPLINE_DB_POOL_SIZE", "10")),
+        "timeout": float(os.environ.get("HELPLINE_DB_POOL_TIMEOUT", "10")),
+    }
 else:
-    DATABASES["default"]["CONN_MAX_AGE"] = int(os.environ.get("HELPLINE_DB_CONN_MAX_AGE", "60"))
-    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # No pool (e.g. behind PgBouncer in transaction mode): a connection per request.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTH_USER_MODEL = "accounts.User"
