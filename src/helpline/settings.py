@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "huey.contrib.djhuey",
     "channels",
+    "ninja",  # serves the API docs' Swagger UI from our static files, not a CDN
     "helpline.core",
     "helpline.accounts",
     "helpline.tickets",
@@ -218,6 +219,8 @@ HELPLINE_BLOCKED_ATTACHMENT_EXTENSIONS = env_list(
     "HELPLINE_BLOCKED_ATTACHMENT_EXTENSIONS", ".exe,.bat,.cmd,.com,.scr,.js,.vbs,.msi,.ps1"
 )
 HELPLINE_API_RATE_LIMIT = os.environ.get("HELPLINE_API_RATE_LIMIT", "600/60")
+# Sign-in, sign-up, magic-link and password-reset requests per client address and per e-mail.
+HELPLINE_SIGNIN_RATE_LIMIT = os.environ.get("HELPLINE_SIGNIN_RATE_LIMIT", "10/300")
 
 # --- security ---------------------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
