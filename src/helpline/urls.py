@@ -8,6 +8,7 @@ urlpatterns: list[Any] = [
     path("", include("helpline.accounts.urls")),
     path("", include("helpline.integrations.urls")),
     path("", include("helpline.tickets.urls")),
+    path("", include("helpline.mail.urls")),
 ]
 
 if settings.DEBUG:

@@ -345,8 +345,12 @@ def ticket_create(
     custom_fields: dict[str, Any] | None = None,
     attachments: Sequence[AttachmentIn] = (),
     organization: Organization | None = None,
+    routed_team: Team | None = None,
 ) -> Ticket:
-    """Open a ticket. A customer opens it for themselves; an agent on behalf of a requester."""
+    """Open a ticket. A customer opens it for themselves; an agent on behalf of a requester.
+
+    `routed_team` is the team chosen by the way the request came in (an e-mail mailbox),
+    used when no team is given; unlike `team` it is allowed for customers' own requests."""
     tags = list(tags)
     is_customer = not actor.is_staff_member
     if is_customer:
@@ -370,7 +374,7 @@ def ticket_create(
     validate_attachments(attachments)
     if assignee is not None and not assignee.is_staff_member:
         raise ValidationError(_("The assignee must be an agent."), fields={"assignee": "not_agent"})
-    team = team or _default_team()
+    team = team or routed_team or _default_team()
     if organization is None:
         organization = requester.organization
     now = timezone.now()

@@ -1,0 +1,41 @@
+"""Reads of stored inbound mail, scoped to what the viewer may see."""
+
+from __future__ import annotations
+
+from helpline.accounts.models import User
+from helpline.core.errors import NotFound
+from helpline.mail.models import InboundEmail
+from helpline.tickets.access import visible_tickets
+from helpline.tickets.models import Attachment, Message
+
+
+def inbound_for_agent(*, actor: User, inbound_id: int) -> InboundEmail:
+    """A stored message, for agents who see its ticket (admins and supervisors: any)."""
+    rows = InboundEmail.objects.filter(pk=inbound_id)
+    if not actor.is_staff_member:
+        raise NotFound()
+    if not actor.sees_all_tickets:
+        rows = rows.filter(ticket__in=visible_tickets(actor).values("pk"))
+    row = rows.first()
+    if row is None:
+        raise NotFound()
+    return row
+
+
+def inline_attachment(*, actor: User, inbound_id: int, content_id: str) -> Attachment:
+    """The stored attachment behind a `cid:` image of an inbound message."""
+    row = InboundEmail.objects.filter(pk=inbound_id, ticket_message__isnull=False).first()
+    digest = (row.extra.get("inline") or {}).get(content_id.lower()) if row else None
+    if row is None or not digest or row.ticket_message_id is None:
+        raise NotFound()
+    rows = Attachment.objects.filter(
+        message_id=row.ticket_message_id,
+        sha256=digest,
+        message__ticket__in=visible_tickets(actor).values("pk"),
+    )
+    if not actor.is_staff_member:
+        rows = rows.filter(message__kind=Message.Kind.PUBLIC)
+    attachment = rows.first()
+    if attachment is None:
+        raise NotFound()
+    return attachment

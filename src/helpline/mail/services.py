@@ -1,0 +1,554 @@
+"""Inbound mail: store the raw bytes first, then turn them into ticket messages.
+
+`receive_raw` is what every way in (IMAP, SMTP/LMTP intake, HTTP) calls: it stores the
+exact bytes (deduplicated by Message-ID and by SHA-256 per mailbox) and enqueues
+`process_inbound`. Processing is idempotent and replayable: one transaction creates the
+ticket message and marks the row processed, so a crash or a retry never makes two.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+from urllib.parse import quote
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from helpline.accounts import services as accounts
+from helpline.accounts.models import Role, User
+from helpline.core.errors import Conflict, DomainError, ValidationError
+from helpline.core.tasks import enqueue
+from helpline.mail import parsing
+from helpline.mail.models import InboundEmail, Mailbox, SenderStatus
+from helpline.tickets import services as tickets
+from helpline.tickets.models import Channel, Message, Status, Ticket, TicketLink
+
+logger = logging.getLogger(__name__)
+
+State = InboundEmail.State
+FINAL_STATES = (State.PROCESSED, State.REJECTED)
+SYSTEM_EMAIL = "mail-system@helpline.invalid"
+MAX_WATCHERS = 20
+
+
+def _setting(name: str, default: Any) -> Any:
+    return getattr(settings, name, default)
+
+
+def max_message_bytes() -> int:
+    return int(_setting("HELPLINE_MAIL_MAX_MESSAGE_BYTES", 40 * 1024 * 1024))
+
+
+# --- storing -------------------------------------------------------------------------------
+
+
+def store_raw(*, mailbox: Mailbox, raw: bytes, source: str) -> tuple[InboundEmail, bool]:
+    """Store the exact bytes. Returns (row, created); a duplicate returns the first row."""
+    digest = hashlib.sha256(raw).hexdigest()
+    head = parsing.parse_headers_only(raw)
+    same = Q(sha256=digest)
+    if head.message_id:
+        same |= Q(message_id=head.message_id)
+    existing = InboundEmail.objects.filter(same, mailbox=mailbox).order_by("id").first()
+    if existing is not None:
+        return existing, False
+    try:
+        with transaction.atomic():
+            row = InboundEmail.objects.create(
+                mailbox=mailbox,
+                raw=raw,
+                sha256=digest,
+                size=len(raw),
+                message_id=head.message_id,
+                source=source[:20],
+                sender=head.sender,
+                subject=head.subject,
+            )
+    except IntegrityError:
+        existing = InboundEmail.objects.filter(same, mailbox=mailbox).order_by("id").first()
+        if existing is None:
+            raise
+        return existing, False
+    return row, True
+
+
+def receive_raw(*, mailbox: Mailbox, raw_bytes: bytes, source: str) -> InboundEmail:
+    """Store a received message, then enqueue its processing (after commit)."""
+    row, created = store_raw(mailbox=mailbox, raw=raw_bytes, source=source)
+    if created:
+        from helpline.mail.tasks import process_inbound_task
+
+        transaction.on_commit(lambda: enqueue(process_inbound_task, row.pk))
+    return row
+
+
+# --- processing ----------------------------------------------------------------------------
+
+
+@dataclass
+class _Outcome:
+    state: str
+    reason: str = ""
+    detail: str = ""
+    ticket: Ticket | None = None
+    message: Message | None = None
+
+
+class _Reject(Exception):
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail
+
+
+def process_inbound(inbound_id: int) -> InboundEmail | None:
+    """Turn one stored message into a ticket message, a note, or a recorded rejection.
+
+    Safe to call any number of times: a processed or rejected row is left alone."""
+    with transaction.atomic():
+        row = InboundEmail.objects.select_for_update().filter(pk=inbound_id).first()
+        if row is None or row.state in FINAL_STATES:
+            return row
+        row.attempts += 1
+        row.state = State.PROCESSING
+        row.save(update_fields=["attempts", "state", "updated_at"])
+    try:
+        with transaction.atomic():
+            row = InboundEmail.objects.select_related("mailbox").select_for_update().get(pk=row.pk)
+            if row.state in FINAL_STATES:
+                return row
+            outcome = _process(row)
+            row.state = outcome.state
+            row.rejection_reason = outcome.reason
+            row.detail = outcome.detail[:4000]
+            row.ticket = outcome.ticket
+            row.ticket_message = outcome.message
+            row.processed_at = timezone.now()
+            row.save(
+                update_fields=[
+                    "state",
+                    "rejection_reason",
+                    "detail",
+                    "ticket",
+                    "ticket_message",
+                    "processed_at",
+                    "kind",
+                    "message_id",
+                    "sender",
+                    "subject",
+                    "extra",
+                    "updated_at",
+                ]
+            )
+    except Exception as exc:
+        logger.exception("processing inbound e-mail %s failed", inbound_id)
+        InboundEmail.objects.filter(pk=inbound_id).update(
+            state=State.FAILED,
+            detail=f"{type(exc).__name__}: {exc}"[:4000],
+            updated_at=timezone.now(),
+        )
+        row = InboundEmail.objects.get(pk=inbound_id)
+    return row
+
+
+def _process(row: InboundEmail) -> _Outcome:
+    raw = bytes(row.raw)
+    oversize = row.size > max_message_bytes()
+    parsed = parsing.parse_headers_only(raw) if oversize else parsing.parse(raw)
+    row.message_id = parsed.message_id or row.message_id
+    row.sender = parsed.sender
+    row.subject = parsed.subject
+    row.extra = {"defects": parsed.defects[:20]} if parsed.defects else {}
+    try:
+        if not row.mailbox.is_active:
+            raise _Reject("mailbox_inactive", _("The mailbox is switched off."))
+        if parsed.bounce is not None:
+            row.kind = InboundEmail.Kind.BOUNCE
+            return _bounce(row, parsed.bounce, raw)
+        if parsed.auto_reply:
+            row.kind = InboundEmail.Kind.AUTO_REPLY
+            raise _Reject("auto_reply", parsed.auto_reply)
+        return _message(row, parsed, oversize)
+    except _Reject as reject:
+        return _Outcome(State.REJECTED, reject.reason, reject.detail)
+
+
+def _message(row: InboundEmail, parsed: parsing.ParsedEmail, oversize: bool) -> _Outcome:
+    if not parsed.sender:
+        raise _Reject("no_sender", _("The message has no usable sender address."))
+    if Mailbox.objects.filter(address__iexact=parsed.sender).exists():
+        raise _Reject("own_address", _("The message comes from one of our own mailboxes."))
+    _check_rate(row)
+    duplicate = _duplicate(row)
+    if duplicate is not None:
+        return duplicate
+    customer = _person(parsed.sender, parsed.sender_name)
+    if customer is None or not customer.is_active:
+        raise _Reject("invalid_sender", _("The sender cannot be a requester: %s") % parsed.sender)
+    text, html, attachments = _content(row, parsed, oversize)
+    ticket = _thread(parsed, customer)
+    follow_up_of: Ticket | None = None
+    if ticket is not None and ticket.status == Status.CLOSED:
+        if not row.mailbox.follow_up_on_closed:
+            raise _Reject("ticket_closed", _("Reply to closed ticket #%d.") % ticket.pk)
+        follow_up_of, ticket = ticket, None
+    try:
+        if ticket is not None:
+            message = tickets.ticket_reply(
+                actor=customer,
+                ticket=ticket,
+                body=text,
+                body_html=html,
+                attachments=attachments,
+                channel=Channel.EMAIL,
+            )
+            return _Outcome(State.PROCESSED, ticket=ticket, message=message)
+        ticket = _new_ticket(row, parsed, customer, text, html, attachments)
+    except DomainError as exc:
+        raise _Reject("invalid_content", exc.message) from None
+    if follow_up_of is not None:
+        tickets.ticket_link(
+            actor=system_user(), ticket=ticket, other=follow_up_of, kind=TicketLink.Kind.FOLLOW_UP
+        )
+    first = ticket.messages.order_by("id").first()
+    return _Outcome(State.PROCESSED, ticket=ticket, message=first)
+
+
+def _new_ticket(
+    row: InboundEmail,
+    parsed: parsing.ParsedEmail,
+    customer: User,
+    text: str,
+    html: str,
+    attachments: list[tickets.AttachmentIn],
+) -> Ticket:
+    mailbox = row.mailbox
+    category = mailbox.category if mailbox.category and mailbox.category.is_active else None
+    ticket = tickets.ticket_create(
+        actor=customer,
+        subject=parsed.subject[:250].strip() or _("(no subject)"),
+        body=text,
+        body_html=html,
+        channel=Channel.EMAIL,
+        category=category,
+        routed_team=mailbox.team,
+        attachments=attachments,
+    )
+    if mailbox.cc_as_watchers:
+        ours = {address.lower() for address in Mailbox.objects.values_list("address", flat=True)}
+        others = [a for a in [*parsed.to, *parsed.cc] if a not in ours and a != parsed.sender]
+        for address in list(dict.fromkeys(others))[:MAX_WATCHERS]:
+            watcher = _person(address, "")
+            if watcher is not None and watcher.is_active:
+                tickets.ticket_watch(actor=watcher, ticket=ticket, user=watcher)
+    return ticket
+
+
+def _check_rate(row: InboundEmail) -> None:
+    """At most N messages per sender per window become ticket messages (mail storms)."""
+    limit, _sep, window = str(_setting("HELPLINE_MAIL_SENDER_RATE", "30/3600")).partition("/")
+    if not limit or int(limit) <= 0:
+        return
+    since = timezone.now() - timedelta(seconds=int(window or 3600))
+    recent = InboundEmail.objects.filter(
+        sender=row.sender, received_at__gte=since, state=State.PROCESSED
+    ).exclude(pk=row.pk)
+    if recent.count() >= int(limit):
+        raise _Reject(
+            "rate_limited",
+            _("More than %(limit)s messages from %(sender)s in %(window)s seconds.")
+            % {"limit": limit, "sender": row.sender, "window": window},
+        )
+
+
+def _duplicate(row: InboundEmail) -> _Outcome | None:
+    """The same message delivered to two of our mailboxes makes one ticket message."""
+    if not row.message_id:
+        return None
+    first = (
+        InboundEmail.objects.filter(message_id=row.message_id, ticket_message__isnull=False)
+        .exclude(pk=row.pk)
+        .select_related("ticket", "ticket_message")
+        .order_by("id")
+        .first()
+    )
+    if first is None:
+        return None
+    return _Outcome(
+        State.PROCESSED,
+        detail=_("Same message as inbound e-mail %d.") % first.pk,
+        ticket=first.ticket,
+        message=first.ticket_message,
+    )
+
+
+def _person(address: str, name: str) -> User | None:
+    """The user with this address, or a new customer (organisation matched by domain)."""
+    user = User.objects.filter(email__iexact=address).first()
+    if user is not None:
+        return user
+    try:
+        return accounts.user_create(actor=None, email=address, display_name=name[:200])
+    except Conflict:
+        return User.objects.filter(email__iexact=address).first()
+    except ValidationError:
+        return None
+
+
+def system_user() -> User:
+    """The author of notes the mail system writes (bounces); cannot sign in."""
+    user = User.objects.filter(email=SYSTEM_EMAIL).first()
+    if user is None:
+        user = User.objects.create_user(
+            SYSTEM_EMAIL, None, role=Role.AGENT, display_name=_("Mail system"), is_active=False
+        )
+    return user
+
+
+# --- content -------------------------------------------------------------------------------
+
+
+def _content(
+    row: InboundEmail, parsed: parsing.ParsedEmail, oversize: bool
+) -> tuple[str, str, list[tickets.AttachmentIn]]:
+    notices: list[str] = []
+    if oversize:
+        notices.append(
+            _(
+                "This message (%(size)s bytes) is larger than the limit of %(limit)s bytes; "
+                "it is kept unchanged as the original e-mail #%(id)s."
+            )
+            % {"size": row.size, "limit": max_message_bytes(), "id": row.pk}
+        )
+    attachments, skipped = _attachments(parsed)
+    for name, why in skipped:
+        notices.append(
+            _(
+                "Attachment %(name)s was not added (%(why)s); "
+                "it is kept in the original e-mail #%(id)s."
+            )
+            % {"name": name, "why": why, "id": row.pk}
+        )
+    inline = {
+        a.content_id.lower(): hashlib.sha256(a.data).hexdigest()
+        for a in parsed.attachments
+        if a.content_id and any(a.data is kept.data for kept in attachments)
+    }
+    html = parsed.html
+    if inline and html:
+        row.extra["inline"] = inline
+        urls = {
+            cid: reverse("mail:inline", args=[row.pk]) + "?cid=" + quote(cid, safe="")
+            for cid in inline
+        }
+        html = parsing.rewrite_cids(html, urls)
+    text = parsed.text.strip()
+    if len(text) > tickets.MAX_BODY_CHARS - 2000:
+        text = text[: tickets.MAX_BODY_CHARS - 2000]
+        notices.append(_("The text was cut; the full text is in the original e-mail."))
+    if len(html) > tickets.MAX_BODY_CHARS * 2 - 4000:
+        html = ""
+        notices.append(_("The formatted version was too large; the original e-mail has it."))
+    if not html and text:
+        html = parsing.text_to_html(text)
+    if notices:
+        row.extra["notices"] = notices
+        notice_text = "\n".join(f"[{n}]" for n in notices)
+        text = f"{notice_text}\n\n{text}" if text else notice_text
+        if html:
+            html = "".join(f"<p><strong>{n}</strong></p>" for n in notices) + html
+    if not text:
+        text = _("(This message has no text.)")
+    return text, html, attachments
+
+
+def _attachments(
+    parsed: parsing.ParsedEmail,
+) -> tuple[list[tickets.AttachmentIn], list[tuple[str, str]]]:
+    limit = settings.HELPLINE_MAX_ATTACHMENT_BYTES
+    blocked = {ext.lower() for ext in settings.HELPLINE_BLOCKED_ATTACHMENT_EXTENSIONS}
+    kept: list[tickets.AttachmentIn] = []
+    skipped: list[tuple[str, str]] = []
+    for item in parsed.attachments:
+        if len(item.data) > limit:
+            skipped.append((item.filename, _("larger than %d bytes") % limit))
+        elif os.path.splitext(item.filename.lower())[1] in blocked:
+            skipped.append((item.filename, _("file type not accepted")))
+        elif len(kept) >= tickets.MAX_ATTACHMENTS:
+            skipped.append((item.filename, _("too many attachments")))
+        else:
+            kept.append(tickets.AttachmentIn(item.filename, item.content_type, item.data))
+    return kept, skipped
+
+
+# --- threading -----------------------------------------------------------------------------
+
+
+def _sent_ticket(message_ids: list[str]) -> int | None:
+    try:
+        from helpline.notifications.threading import ticket_for_sent_message_ids
+    except ImportError:
+        return None
+    return ticket_for_sent_message_ids(message_ids)
+
+
+def _received_tickets(message_ids: list[str]) -> dict[str, int]:
+    rows = InboundEmail.objects.filter(message_id__in=message_ids, ticket__isnull=False)
+    return dict(rows.order_by("id").values_list("message_id", "ticket_id"))
+
+
+def _live(ticket_id: int | None) -> Ticket | None:
+    """The ticket, or the one it was merged into."""
+    ticket = Ticket.objects.filter(pk=ticket_id).first() if ticket_id else None
+    for _hop in range(10):
+        if ticket is None or ticket.merged_into_id is None:
+            break
+        ticket = Ticket.objects.filter(pk=ticket.merged_into_id).first()
+    return ticket
+
+
+def find_ticket_for_ids(message_ids: list[str]) -> Ticket | None:
+    """Ticket of a message we received or sent, In-Reply-To first."""
+    if not message_ids:
+        return None
+    received = _received_tickets(message_ids)
+    if message_ids[0] in received:
+        return _live(received[message_ids[0]])
+    sent = _sent_ticket(message_ids)
+    if sent is not None:
+        return _live(sent)
+    for message_id in message_ids:
+        if message_id in received:
+            return _live(received[message_id])
+    return None
+
+
+def _may_use_token(ticket: Ticket, user: User) -> bool:
+    """A `[#123]` token is guessable: only people already on the ticket may use it."""
+    if user.is_staff_member or ticket.requester_id == user.pk:
+        return True
+    if ticket.watchers.filter(pk=user.pk).exists():
+        return True
+    org = ticket.organization
+    return bool(
+        org is not None
+        and org.members_see_all_tickets
+        and user.organization_id == org.pk
+        and user.see_organization_tickets
+    )
+
+
+def _thread(parsed: parsing.ParsedEmail, customer: User) -> Ticket | None:
+    ids = [mid for mid in parsed.thread_ids if mid != parsed.message_id]
+    ticket = find_ticket_for_ids(ids)
+    if ticket is not None:
+        return ticket
+    for number in parsing.TICKET_TOKEN.findall(parsed.subject):
+        candidate = _live(int(number))
+        if candidate is not None and _may_use_token(candidate, customer):
+            return candidate
+    return _subject_match(parsed, customer)
+
+
+def _subject_match(parsed: parsing.ParsedEmail, customer: User) -> Ticket | None:
+    """Conservative: a reply-prefixed subject equal to an open e-mail ticket of the same
+    requester, active within the window."""
+    if not parsing.SUBJECT_PREFIX.match(parsed.subject):
+        return None
+    wanted = parsing.normalized_subject(parsed.subject)
+    if len(wanted) < 4:
+        return None
+    days = int(_setting("HELPLINE_MAIL_THREAD_WINDOW_DAYS", 7))
+    candidates = (
+        Ticket.objects.filter(
+            requester=customer,
+            channel=Channel.EMAIL,
+            updated_at__gte=timezone.now() - timedelta(days=days),
+            merged_into__isnull=True,
+        )
+        .exclude(status=Status.CLOSED)
+        .order_by("-updated_at")[:20]
+    )
+    for ticket in candidates:
+        if parsing.normalized_subject(ticket.subject) == wanted:
+            return ticket
+    return None
+
+
+# --- bounces -------------------------------------------------------------------------------
+
+
+def _bounce(row: InboundEmail, bounce: parsing.Bounce, raw: bytes) -> _Outcome:
+    now = timezone.now()
+    reason = " ".join(filter(None, [bounce.status, bounce.diagnostic]))[:2000]
+    for address in dict.fromkeys(bounce.failed):
+        status, _created = SenderStatus.objects.select_for_update().get_or_create(
+            address=address[:254]
+        )
+        status.failing = True
+        status.bounce_count += 1
+        status.last_bounce_at = now
+        status.last_bounce_reason = reason
+        status.save(
+            update_fields=["failing", "bounce_count", "last_bounce_at", "last_bounce_reason"]
+        )
+    ids = [bounce.original_message_id] if bounce.original_message_id else []
+    ticket = find_ticket_for_ids(ids)
+    if ticket is None:
+        raise _Reject("bounce_unmatched", _("Bounce for a message that is not ours: %s") % reason)
+    recipients = ", ".join(bounce.failed or bounce.delayed) or _("unknown recipient")
+    body = _("Delivery failed to %(recipients)s. %(reason)s") % {
+        "recipients": recipients,
+        "reason": reason,
+    }
+    attachments = []
+    if len(raw) <= settings.HELPLINE_MAX_ATTACHMENT_BYTES:
+        attachments.append(tickets.AttachmentIn("bounce.eml", "message/rfc822", raw))
+    note = tickets.ticket_add_note(
+        actor=system_user(), ticket=ticket, body=body, attachments=attachments
+    )
+    return _Outcome(State.PROCESSED, detail=body, ticket=ticket, message=note)
+
+
+# --- replay --------------------------------------------------------------------------------
+
+
+def replay(*, ids: list[int] | None = None, states: list[str] | None = None) -> list[int]:
+    """Process the selected stored messages again (failed, stuck or rejected ones).
+
+    Rows that already made a ticket message are never processed twice."""
+    rows = InboundEmail.objects.filter(ticket_message__isnull=True)
+    if ids:
+        rows = rows.filter(pk__in=ids)
+    if states:
+        rows = rows.filter(state__in=states)
+    elif not ids:
+        rows = rows.filter(state__in=[State.FAILED, State.RECEIVED, State.PROCESSING])
+    done: list[int] = []
+    for inbound_id in rows.order_by("id").values_list("id", flat=True):
+        InboundEmail.objects.filter(pk=inbound_id, ticket_message__isnull=True).update(
+            state=State.RECEIVED, rejection_reason=""
+        )
+        process_inbound(inbound_id)
+        done.append(inbound_id)
+    return done
+
+
+def stale_ids(*, older_than: timedelta, max_attempts: int = 5) -> list[int]:
+    """Messages whose processing was lost (crash) or failed and may be retried."""
+    cutoff = timezone.now() - older_than
+    rows = InboundEmail.objects.filter(
+        Q(state__in=[State.RECEIVED, State.PROCESSING]) | Q(state=State.FAILED),
+        updated_at__lt=cutoff,
+        attempts__lt=max_attempts,
+    )
+    return list(rows.order_by("id").values_list("id", flat=True)[:500])

@@ -1,0 +1,74 @@
+"""Fixtures of the mail tests: a mailbox on the test desk, raw message builders, the corpus."""
+
+from __future__ import annotations
+
+import os
+from email.message import EmailMessage
+from email.utils import make_msgid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[4]
+CORPUS = Path(os.environ.get("HELPLINE_MAIL_CORPUS", REPO.parent / "shared" / "corpus" / "mail"))
+NOT_MESSAGES = {"SOURCES.md", "README.md", ".gitattributes"}
+
+
+def corpus_files() -> list[Path]:
+    """Every raw message of the corpus (attachment payload folders are not messages)."""
+    if not CORPUS.is_dir():
+        return []
+    return sorted(
+        path
+        for path in CORPUS.rglob("*")
+        if path.is_file()
+        and path.name not in NOT_MESSAGES
+        and not {"files", "attachments"} & set(path.relative_to(CORPUS).parts[:-1])
+    )
+
+
+def need_corpus() -> None:
+    if not corpus_files():
+        pytest.skip(f"mail corpus not found at {CORPUS} (set HELPLINE_MAIL_CORPUS)")
+
+
+def build_email(
+    *,
+    sender: str = "Dave Solo <dave@example.test>",
+    to: str = "support@helpline.test",
+    subject: str = "Printer on fire",
+    body: str = "It is burning.",
+    html: str | None = None,
+    cc: str | None = None,
+    message_id: str | None = None,
+    in_reply_to: str | None = None,
+    headers: dict[str, str] | None = None,
+    attachments: list[tuple[str, str, bytes]] = (),  # type: ignore[assignment]
+) -> bytes:
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    if cc:
+        msg["Cc"] = cc
+    msg["Subject"] = subject
+    msg["Message-ID"] = message_id or make_msgid(domain="example.test")
+    if in_reply_to:
+        msg["In-Reply-To"] = in_reply_to
+        msg["References"] = in_reply_to
+    for name, value in (headers or {}).items():
+        msg[name] = value
+    msg.set_content(body)
+    if html is not None:
+        msg.add_alternative(html, subtype="html")
+    for filename, ctype, data in attachments:
+        maintype, subtype = ctype.split("/")
+        msg.add_attachment(data, maintype=maintype, subtype=subtype, filename=filename)
+    return msg.as_bytes()
+
+
+@pytest.fixture
+def mailbox(desk: Any) -> Any:
+    from helpline.mail.models import Mailbox
+
+    return Mailbox.objects.create(address="support@helpline.test", team=desk.l1)
