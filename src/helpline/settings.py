@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "helpline.sla",
     "helpline.routing",
     "helpline.mail",
+    "helpline.notifications",
 ]
 
 MIDDLEWARE = [
