@@ -632,6 +632,7 @@ def parse(raw: bytes) -> ParsedEmail:
     except Exception as exc:
         parsed.defects.append(f"walk_failed: {type(exc).__name__}")
     text = "\n\n".join(t.strip("\r\n") for t in walker.texts if t.strip())
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     raw_html = "\n".join(walker.htmls)
     parsed.html = sanitize_html(raw_html) if raw_html.strip() else ""
     parsed.text = text.replace("\x00", "") or html_to_text(parsed.html)
