@@ -23,6 +23,9 @@ api.add_router("/teams", "helpline.accounts.api.teams")
 api.add_router("/categories", "helpline.tickets.catalog_api.categories")
 api.add_router("/custom-fields", "helpline.tickets.catalog_api.custom_fields")
 api.add_router("/tokens", "helpline.integrations.api.router")
+api.add_router("/mail", "helpline.mail.api.router")
+api.add_router("/sla", "helpline.sla.api.router")
+api.add_router("/tickets", "helpline.sla.api.ticket_sla")
 api.add_router("", "helpline.tickets.api.router")
 
 

@@ -16,7 +16,7 @@ add a third to every file.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from django.conf import settings
 from django.db import transaction
@@ -175,14 +175,20 @@ class TicketFilterParams(Schema):
     created_before: datetime | None = None
     updated_after: datetime | None = None
     updated_before: datetime | None = None
-    sort: SortKey = "-updated_at"
+    sort: SortKey | Literal["sla_due_at"] = Field(
+        "-updated_at", description="sla_due_at: running SLA clocks only, breaching soonest first."
+    )
 
 
 def _filtered(actor: User, params: TicketFilterParams, q: str) -> Any:
     data = params.model_dump(exclude={"sort"})
     if data["assignee"] == "me":
         data["assignee"] = actor.pk
-    return selectors.ticket_list(actor=actor, filters=selectors.TicketFilters(q=q, **data))
+    queryset = selectors.ticket_list(actor=actor, filters=selectors.TicketFilters(q=q, **data))
+    if params.sort == "sla_due_at":
+        # "breaching soonest first": tickets with a running SLA/OLA clock, earliest deadline
+        queryset = queryset.filter(sla_due_at__isnull=False)
+    return queryset
 
 
 @router.get("/tickets", response=Page[TicketOut])
