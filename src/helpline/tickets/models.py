@@ -280,3 +280,25 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.ticket_id} {self.action}"
+
+
+class SavedView(models.Model):
+    """A named desk queue: ticket filters (the API's, as JSON) and a sort, mine or shared."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views"
+    )
+    name = models.CharField(max_length=100)
+    filters = models.JSONField(default=dict, blank=True)
+    sort = models.CharField(max_length=20, default="-updated")
+    shared = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="savedview_unique_name")
+        ]
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,13 +1,11 @@
 from django.urls import path
 
-from helpline.tickets import views, views_desk
+from helpline.tickets import urls_desk, views
 
 app_name = "tickets"
 
 urlpatterns = [
-    path("desk/", views_desk.desk_queue, name="desk"),
-    path("desk/tickets/<int:ticket_id>/", views_desk.desk_ticket, name="desk_ticket"),
-    path("desk/tickets/<int:ticket_id>/<slug:action>/", views_desk.desk_action, name="desk_action"),
+    *urls_desk.urlpatterns,
     path("attachments/<int:attachment_id>/", views.attachment, name="attachment"),
     path("", views.portal_home, name="portal"),
     path("requests/new/", views.portal_new, name="portal_new"),

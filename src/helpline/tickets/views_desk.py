@@ -6,6 +6,7 @@ see is a 404, like a missing one); every write through a named service.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -14,23 +15,23 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.db.models import QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import Promise
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_POST
 
 from helpline.accounts import selectors as accounts_selectors
-from helpline.accounts.models import User
+from helpline.accounts.models import STAFF_ROLES, User
 from helpline.accounts.services import next_line
+from helpline.api import InvalidCursor, PageParams, paginate
 from helpline.core.errors import DomainError, NotFound, ValidationError
 from helpline.core.middleware import AuthenticatedRequest
-from helpline.tickets import catalog, selectors, services
+from helpline.tickets import catalog, saved_views, selectors, services
 from helpline.tickets.access import access_ticket
 from helpline.tickets.forms import (
     EscalateForm,
@@ -43,6 +44,7 @@ from helpline.tickets.forms import (
     category_choices,
     to_attachments,
 )
+from helpline.tickets.forms_desk import BulkForm, CustomFieldsForm, FilterForm, SavedViewForm
 from helpline.tickets.models import Priority, Status, Ticket
 from helpline.tickets.selectors import TicketFilters
 from helpline.tickets.views import ACTIVE, DONE, PAGE_SIZE, _not_found
@@ -92,51 +94,54 @@ SORTS = {
     "subject": "subject",
     "status": "status",
     "priority": "priority",
-    "requester": "requester__email",
     "updated": "updated_at",
     "created": "created_at",
 }
 COLUMNS = [
     ("number", gettext_lazy("Number")),
     ("subject", gettext_lazy("Subject")),
-    ("requester", gettext_lazy("Requester")),
+    (None, gettext_lazy("Requester")),
     ("status", gettext_lazy("Status")),
     ("priority", gettext_lazy("Priority")),
     (None, gettext_lazy("Team")),
     (None, gettext_lazy("Assignee")),
     ("updated", gettext_lazy("Updated")),
 ]
+SEARCH_RESULTS = 10
 
 
-def _queue_tickets(actor: User, key: str) -> QuerySet[Ticket]:
+def _queue_filters(key: str) -> dict[str, Any]:
+    """The built-in queues as saved-view filter JSON (so "save this view" keeps them)."""
     if key == "mine":
-        return selectors.ticket_list(
-            actor=actor, filters=TicketFilters(assignee=actor.pk, status=ACTIVE)
-        )
+        return {"assignee": "me", "status": ACTIVE}
     if key == "team":
-        queryset = selectors.ticket_list(
-            actor=actor, filters=TicketFilters(unassigned=True, status=ACTIVE)
-        )
-        return queryset.filter(team__in=actor.teams.values("pk"))
+        return {"unassigned": True, "status": ACTIVE}
     if key == "all":
-        return selectors.ticket_list(actor=actor, filters=TicketFilters(status=ACTIVE))
+        return {"status": ACTIVE}
     if key == "pending":
-        return selectors.ticket_list(actor=actor, filters=TicketFilters(status=PENDING))
+        return {"status": PENDING}
     since = timezone.now() - timedelta(days=RECENT_DAYS)
-    return selectors.ticket_list(
-        actor=actor, filters=TicketFilters(status=DONE, updated_after=since)
+    return {"status": DONE, "updated_after": since.isoformat()}
+
+
+def _request_filters(request: HttpRequest) -> dict[str, Any]:
+    """The API's filters given in the query string (`?status=open&priority=high&q=...`)."""
+    return saved_views.clean_filters(
+        {
+            name: request.GET.getlist(name)
+            for name in saved_views.FILTER_NAMES
+            if name in request.GET
+        }
     )
 
 
-def _sort(request: HttpRequest, default: str = "-updated") -> tuple[str, list[str]]:
-    sort = request.GET.get("sort") or default
+def _sort(value: str | None, default: str = "-updated") -> tuple[str, str]:
+    """The sort key shown in the URL and the `paginate` ordering it means."""
+    sort = value or default
     name = sort.removeprefix("-")
     if name not in SORTS:
         sort, name = default, default.removeprefix("-")
-    field = SORTS[name]
-    if sort.startswith("-"):
-        return sort, [f"-{field}", "-id"]
-    return sort, [field, "id"]
+    return sort, ("-" if sort.startswith("-") else "") + SORTS[name]
 
 
 def _columns(sort: str) -> list[dict[str, Any]]:
@@ -154,26 +159,236 @@ def _columns(sort: str) -> list[dict[str, Any]]:
     return columns
 
 
+def _team_choices(actor: User) -> list[tuple[str, str]]:
+    teams = accounts_selectors.team_list(actor=actor).prefetch_related(None).only("pk", "name")
+    return [(str(team.pk), team.name) for team in teams]
+
+
+def _agent_choices(actor: User) -> list[tuple[str, str]]:
+    agents = accounts_selectors.user_list(actor=actor, is_active=True).filter(
+        role__in=sorted(STAFF_ROLES)
+    )
+    return [(str(agent.pk), agent.name) for agent in agents.order_by("email")]
+
+
 @staff_only
 def desk_queue(request: AuthenticatedRequest) -> HttpResponse:
+    """A queue: built-in or saved view, plus ad-hoc filters, keyset-paginated (no COUNT)."""
     actor = request.user
     queues = [q for q in QUEUES if not q.supervisors_only or actor.sees_all_tickets]
-    keys = [q.key for q in queues]
     key = request.GET.get("view") or "mine"
-    if key not in keys:
+    views = list(saved_views.saved_view_list(actor=actor))
+    saved = None
+    if key.startswith("saved-"):
+        saved = saved_views.access_saved_view(actor, key.removeprefix("saved-"))
+        base, default_sort = dict(saved.filters), saved.sort
+    elif key in {q.key for q in queues}:
+        base, default_sort = _queue_filters(key), "-updated"
+    else:
         raise Http404
-    sort, order = _sort(request)
-    tickets = _queue_tickets(actor, key).order_by(*order)
-    page = Paginator(tickets, PAGE_SIZE).get_page(request.GET.get("page"))
+    error = ""
+    try:
+        extra = _request_filters(request)
+    except ValidationError as exc:
+        error, extra = exc.message, {}
+    combined = {**base, **extra}
+    sort, order_by = _sort(request.GET.get("sort"), default_sort)
+    tickets = selectors.ticket_list(
+        actor=actor, filters=saved_views.to_ticket_filters(combined, actor=actor)
+    )
+    if key == "team":
+        tickets = tickets.filter(team__in=actor.teams.values("pk"))
+    try:
+        page = paginate(
+            tickets,
+            PageParams(cursor=request.GET.get("cursor"), limit=PAGE_SIZE),
+            order_by=order_by,
+        )
+    except InvalidCursor:
+        page = paginate(tickets, PageParams(limit=PAGE_SIZE), order_by=order_by)
+    teams = _team_choices(actor)
     context = {
         "area": "desk",
+        "desk_section": "queue",
         "queues": queues,
         "queue": key,
-        "page": page,
+        "saved": saved,
+        "saved_views": views,
+        "can_edit_view": saved is not None and saved_views.can_edit(actor, saved),
+        "tickets": page["items"],
+        "next_cursor": page["next_cursor"],
+        "first_page": bool(request.GET.get("cursor")),
         "sort": sort,
         "columns": _columns(sort),
+        "filters_json": json.dumps(combined),
+        "filter_error": error,
+        "filter_form": FilterForm(request.GET or None, teams=teams, auto_id="filter-%s"),
+        "filtered": bool(extra),
+        "save_form": SavedViewForm(auto_id="save-%s"),
+        "bulk_form": BulkForm(agents=_agent_choices(actor), teams=teams, auto_id="bulk-%s"),
     }
     return render(request, "tickets/desk/queue.html", context)
+
+
+# --- desk: saved views ----------------------------------------------------------------------
+
+
+@staff_only
+@require_POST
+def desk_view_save(request: AuthenticatedRequest) -> HttpResponse:
+    """Save the filters of the queue the agent is looking at as a named view."""
+    actor = request.user
+    form = SavedViewForm(request.POST)
+    raw = request.POST.get("filters", "")
+    try:
+        filters = json.loads(raw) if raw else {}
+    except ValueError:
+        filters = None
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return HttpResponseRedirect(reverse("tickets:desk"))
+    try:
+        view = saved_views.saved_view_create(
+            actor=actor,
+            name=form.cleaned_data["name"],
+            filters=filters,  # type: ignore[arg-type]
+            sort=request.POST.get("sort") or "-updated",
+            shared=form.cleaned_data["shared"],
+        )
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return HttpResponseRedirect(reverse("tickets:desk"))
+    messages.success(request, _("The view is saved."))
+    return HttpResponseRedirect(reverse("tickets:desk") + f"?view=saved-{view.pk}")
+
+
+@staff_only
+@require_POST
+def desk_view_delete(request: AuthenticatedRequest, view_id: int) -> HttpResponse:
+    actor = request.user
+    view = saved_views.access_saved_view(actor, view_id)
+    try:
+        saved_views.saved_view_delete(actor=actor, view=view)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return HttpResponseRedirect(reverse("tickets:desk") + f"?view=saved-{view.pk}")
+    messages.success(request, _("The view is deleted."))
+    return HttpResponseRedirect(reverse("tickets:desk"))
+
+
+# --- desk: bulk actions ---------------------------------------------------------------------
+
+
+def _bulk_one(actor: User, ticket: Ticket, action: str, cleaned: dict[str, Any], refs: Any) -> None:
+    """Apply one bulk action to one ticket through the same service as the single action."""
+    if action == "assign":
+        if cleaned["assignee"] == "none":
+            services.ticket_unassign(actor=actor, ticket=ticket)
+        else:
+            services.ticket_assign(actor=actor, ticket=ticket, assignee=refs)
+    elif action == "status":
+        services.ticket_change_status(actor=actor, ticket=ticket, status=cleaned["status"])
+    elif action == "priority":
+        services.ticket_update(actor=actor, ticket=ticket, priority=cleaned["priority"])
+    elif action == "tag":
+        names = [tag.name for tag in ticket.tags.all()]
+        services.ticket_update(actor=actor, ticket=ticket, tags=[*names, cleaned["tag"]])
+    elif action == "transfer":
+        services.ticket_transfer(actor=actor, ticket=ticket, team=refs)
+    elif action == "merge":
+        services.ticket_merge(actor=actor, source=ticket, target=refs)
+
+
+def _bulk_refs(actor: User, action: str, cleaned: dict[str, Any]) -> Any:
+    """What the action points at (assignee, team, merge target), resolved once."""
+    if action == "assign" and cleaned["assignee"] != "none":
+        if cleaned["assignee"] == "me":
+            return actor
+        return selectors.user_for_actor(actor, int(cleaned["assignee"]))
+    if action == "transfer":
+        return _team(actor, cleaned["team"])
+    if action == "merge":
+        return _other_ticket(actor, cleaned["target"])
+    return None
+
+
+def _safe_next(request: HttpRequest) -> str:
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return reverse("tickets:desk")
+
+
+@staff_only
+@require_POST
+def desk_bulk(request: AuthenticatedRequest) -> HttpResponse:
+    """One action on many tickets: each through its service (audited, events), each reported."""
+    actor = request.user
+    back = _safe_next(request)
+    ids = request.POST.getlist("ids")
+    form = BulkForm(
+        request.POST,
+        agents=_agent_choices(actor),
+        teams=_team_choices(actor),
+    )
+    form.fields["ids"].choices = [(value, value) for value in ids]  # type: ignore[attr-defined]
+    if not form.is_valid():
+        messages.error(request, _form_errors(form))
+        return HttpResponseRedirect(back)
+    cleaned = form.cleaned_data
+    action = cleaned["action"]
+    try:
+        refs = _bulk_refs(actor, action, cleaned)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return HttpResponseRedirect(back)
+    done: list[int] = []
+    for number in cleaned["ids"]:
+        try:
+            ticket = access_ticket(actor, number)
+            if action == "merge" and ticket.pk == refs.pk:
+                continue
+            _bulk_one(actor, ticket, action, cleaned, refs)
+        except DomainError as exc:
+            messages.error(request, f"#{number}: {exc.message}")
+        else:
+            done.append(number)
+    if done:
+        messages.success(
+            request,
+            ngettext("%(count)s ticket is updated.", "%(count)s tickets are updated.", len(done))
+            % {"count": len(done)},
+        )
+    return HttpResponseRedirect(back)
+
+
+# --- desk: search ---------------------------------------------------------------------------
+
+
+@staff_only
+def desk_search(request: AuthenticatedRequest) -> HttpResponse:
+    """Instant search (HTMX fragment) or the full results page; only tickets the agent sees."""
+    actor = request.user
+    q = (request.GET.get("q") or "").strip()[:500]
+    results: list[Ticket] = []
+    if q:
+        filters = TicketFilters(q=q)
+        if q.lstrip("#").isdigit():
+            number = int(q.lstrip("#"))
+            results = list(selectors.ticket_list(actor=actor).filter(pk=number))
+        results += [
+            ticket
+            for ticket in selectors.ticket_list(actor=actor, filters=filters).order_by(
+                "-updated_at", "-id"
+            )[:SEARCH_RESULTS]
+            if ticket not in results
+        ]
+    context = {"area": "desk", "q": q, "results": results}
+    if _is_htmx(request):
+        return render(request, "tickets/desk/_search_results.html", context)
+    return render(request, "tickets/desk/search.html", context)
 
 
 # --- desk: the ticket page ------------------------------------------------------------------
@@ -230,9 +445,17 @@ def _ticket_context(actor: User, ticket: Ticket) -> dict[str, Any]:
         },
         auto_id="properties-%s",
     )
+    definitions = list(catalog.custom_field_list(actor=actor))
+    custom_fields = CustomFieldsForm(
+        definitions=definitions,
+        initial={f"cf_{key}": value for key, value in ticket.custom_fields.items()},
+        auto_id="cf-%s",
+    )
     return {
         "area": "desk",
+        "desk_section": "queue",
         "ticket": ticket,
+        "custom_fields_form": custom_fields if definitions else None,
         "thread": list(selectors.ticket_messages(actor=actor, ticket=ticket)),
         "audit": audit,
         "refs": refs,
@@ -336,6 +559,12 @@ def _act(request: HttpRequest, actor: User, ticket: Ticket, action: str) -> tupl
                 category=category,
                 tags=properties.tag_list(),
             )
+        return _("The ticket is updated."), None
+    if action == "custom_fields":
+        definitions = list(catalog.custom_field_list(actor=actor))
+        fields_form = CustomFieldsForm(data, definitions=definitions)
+        _valid(fields_form)
+        services.ticket_update(actor=actor, ticket=ticket, custom_fields=fields_form.values())
         return _("The ticket is updated."), None
     if action == "assign_me":
         services.ticket_assign(actor=actor, ticket=ticket, assignee=actor)
