@@ -9,6 +9,8 @@ SQLITE = [
 POSTGRESQL = [
     "CREATE TABLE core_search_ticket (ticket_id bigint PRIMARY KEY, document tsvector NOT NULL)",
     "CREATE INDEX core_search_ticket_document ON core_search_ticket USING gin (document)",
+    # Track many more lexemes than the default 100 x 10: better row estimates for search terms.
+    "ALTER TABLE core_search_ticket ALTER COLUMN document SET STATISTICS 2000",
 ]
 
 

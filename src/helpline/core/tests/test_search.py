@@ -60,6 +60,8 @@ def test_query_terms_prefix_only_for_a_word_being_typed():
     assert search.query_terms("vpn tunnel ")[-1].prefix is False
     assert search.query_terms("printer.")[-1].prefix is False
     assert search.query_terms("打印机") == [search.Term(("打印", "印机"))]
+    assert search.query_terms("电子发票") == [search.Term(("电子", "发票"))]
+    assert search.query_terms("网络打印机") == [search.Term(("网络", "打印", "印机"))]
     assert search.query_terms("!!! ??? ---") == []
 
 
