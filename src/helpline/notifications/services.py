@@ -1,0 +1,468 @@
+"""Outbound e-mail: queue a rendered e-mail, deliver it over SMTP, retry with backoff.
+
+`queue_email` renders an e-mail for one recipient in their language, gives it a Message-ID
+of our domain with In-Reply-To and References of the ticket's thread, stores it as an
+`OutboundEmail` and enqueues delivery after commit. `deliver` claims a due e-mail with a
+lease (a compare-and-set update, safe with several workers), sends it through a Django
+mail backend (the sender identity's SMTP account, else EMAIL_BACKEND) and records the
+outcome: sent; retrying at `now + base * 2**(attempts-1)` after a temporary failure
+(4xx answer, connection trouble); failed after a permanent one (5xx answer) or when the
+attempts run out, with the server's answer kept in `last_error`.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import formataddr, make_msgid
+from typing import Any
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.base import BaseEmailBackend
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.template.loader import select_template
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from helpline.accounts.models import Role, User
+from helpline.core.errors import PermissionDenied, ValidationError
+from helpline.core.tasks import enqueue
+from helpline.notifications import peers, secrets
+from helpline.notifications.models import (
+    NOTIFICATION_KINDS,
+    Kind,
+    NotificationPreference,
+    OutboundEmail,
+    SenderIdentity,
+)
+from helpline.notifications.selectors import preferences_for
+from helpline.tickets.models import AuditEntry, Message, Ticket
+
+logger = logging.getLogger(__name__)
+
+TEMPLATE_LANGUAGES = ("en", "ru", "zh")
+# The Django language activated while rendering (dates, numbers) for each template language.
+_DJANGO_LANGUAGE = {"en": "en", "ru": "ru", "zh": "zh-hans"}
+MAX_REFERENCES = 20
+# Notifications are automatic: mark them so that auto-responders do not answer (RFC 3834).
+AUTO_SUBMITTED: dict[str, str] = {
+    Kind.REPLY: "",
+    Kind.TICKET_RECEIVED: "auto-replied",
+    Kind.SOLVED: "auto-generated",
+    Kind.ASSIGNED: "auto-generated",
+    Kind.CUSTOMER_REPLIED: "auto-generated",
+}
+
+
+def _setting(name: str, default: Any) -> Any:
+    return getattr(settings, name, default)
+
+
+def retry_base_seconds() -> int:
+    return int(_setting("HELPLINE_MAIL_RETRY_BASE_SECONDS", 60))
+
+
+def max_attempts() -> int:
+    return int(_setting("HELPLINE_MAIL_MAX_ATTEMPTS", 8))
+
+
+def lease_seconds() -> int:
+    return int(_setting("HELPLINE_MAIL_SEND_LEASE_SECONDS", 300))
+
+
+def backoff(attempts: int) -> timedelta:
+    """Delay before the next attempt after `attempts` failed ones: base, 2x base, 4x base..."""
+    return timedelta(seconds=retry_base_seconds() * 2 ** max(attempts - 1, 0))
+
+
+# --- sender identities ------------------------------------------------------------------------
+
+
+def identity_for_ticket(ticket: Ticket | None) -> SenderIdentity | None:
+    """The ticket's team's active identity, else the default one, else None (the settings)."""
+    active = SenderIdentity.objects.filter(is_active=True)
+    if ticket is not None and ticket.team_id is not None:
+        identity = active.filter(team_id=ticket.team_id).first()
+        if identity is not None:
+            return identity
+    return active.filter(is_default=True).first()
+
+
+_IDENTITY_FIELDS = (
+    "name",
+    "address",
+    "display_name",
+    "team",
+    "is_default",
+    "is_active",
+    "host",
+    "port",
+    "security",
+    "username",
+    "timeout",
+    *(f"notify_{kind}" for kind in NOTIFICATION_KINDS),
+)
+
+
+def _require_admin(actor: User) -> None:
+    if actor.role != Role.ADMIN:
+        raise PermissionDenied(_("Only administrators manage sender identities."))
+
+
+def sender_identity_save(
+    *,
+    actor: User,
+    identity: SenderIdentity | None = None,
+    password: str | None = None,
+    **fields: Any,
+) -> SenderIdentity:
+    """Create (identity None) or change a sender identity. `password` None keeps the stored
+    one, "" clears it. Making one identity the default takes the flag from the others."""
+    _require_admin(actor)
+    unknown = set(fields) - set(_IDENTITY_FIELDS)
+    if unknown:
+        raise ValidationError(
+            _("Unknown fields."), fields={name: "unknown" for name in sorted(unknown)}
+        )
+    if "security" in fields and fields["security"] not in SenderIdentity.Security.values:
+        raise ValidationError(_("Unknown security mode."), fields={"security": "invalid"})
+    if "port" in fields and not 0 < int(fields["port"]) < 65536:
+        raise ValidationError(_("Invalid port."), fields={"port": "invalid"})
+    with transaction.atomic():
+        target = identity or SenderIdentity()
+        for name, value in fields.items():
+            setattr(target, name, value)
+        if password is not None:
+            target.password_encrypted = secrets.encrypt(password)
+        if not target.address:
+            raise ValidationError(_("An address is required."), fields={"address": "required"})
+        if target.is_default:
+            SenderIdentity.objects.filter(is_default=True).exclude(pk=target.pk).update(
+                is_default=False
+            )
+        try:
+            with transaction.atomic():
+                target.save()
+        except IntegrityError:
+            raise ValidationError(
+                _("Another identity uses this address or team."),
+                fields={"address": "taken", "team": "taken"},
+            ) from None
+    return target
+
+
+def smtp_connection(identity: SenderIdentity | None) -> BaseEmailBackend:
+    """A mail backend for the identity's SMTP account, or the configured EMAIL_BACKEND."""
+    if identity is None or not identity.host:
+        return get_connection(fail_silently=False)
+    return get_connection(
+        "django.core.mail.backends.smtp.EmailBackend",
+        fail_silently=False,
+        host=identity.host,
+        port=identity.port,
+        username=identity.username or None,
+        password=secrets.decrypt(identity.password_encrypted) or None,
+        use_tls=identity.security == SenderIdentity.Security.STARTTLS,
+        use_ssl=identity.security == SenderIdentity.Security.SSL,
+        timeout=identity.timeout,
+    )
+
+
+# --- preferences ------------------------------------------------------------------------------
+
+
+def preference_set(*, actor: User, changes: dict[str, bool]) -> dict[str, bool]:
+    """Switch the actor's own notifications on or off; returns every kind's setting."""
+    unknown = [kind for kind in changes if kind not in NOTIFICATION_KINDS]
+    if unknown:
+        raise ValidationError(
+            _("Unknown notification kinds."), fields={kind: "unknown" for kind in unknown}
+        )
+    with transaction.atomic():
+        for kind, enabled in changes.items():
+            NotificationPreference.objects.update_or_create(
+                user=actor, kind=kind, defaults={"enabled": bool(enabled)}
+            )
+    return preferences_for(actor)
+
+
+def _wants(user: User, kind: str) -> bool:
+    return not NotificationPreference.objects.filter(user=user, kind=kind, enabled=False).exists()
+
+
+# --- queueing ---------------------------------------------------------------------------------
+
+
+def template_language(user: User | None) -> str:
+    """en, ru or zh from the user's language (`zh-hans`, `ru-RU`...), else the site's."""
+    for candidate in ((user.language if user else "") or "", settings.LANGUAGE_CODE):
+        primary = candidate.lower().replace("_", "-").split("-")[0]
+        if primary in TEMPLATE_LANGUAGES:
+            return primary
+    return "en"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+def render(*, kind: str, language: str, context: dict[str, Any]) -> Rendered:
+    """The subject, text and HTML of e-mail `kind` in `language` (English if missing)."""
+    languages = [language, "en"] if language != "en" else ["en"]
+
+    def pick(suffix: str) -> Any:
+        return select_template([f"notifications/email/{lang}/{kind}{suffix}" for lang in languages])
+
+    with translation.override(_DJANGO_LANGUAGE.get(language, "en")):
+        subject = pick("_subject.txt").render(context)
+        text = pick(".txt").render(context)
+        html = pick(".html").render(context)
+    return Rendered(" ".join(subject.split()), text.strip() + "\n", html)
+
+
+def _domain(address: str) -> str:
+    return address.rpartition("@")[2].strip().lower() or "helpline.localhost"
+
+
+def new_message_id(address: str) -> str:
+    """A fresh Message-ID of our domain, without angle brackets."""
+    return make_msgid(domain=_domain(address)).strip("<>")
+
+
+def thread_ids(ticket: Ticket) -> tuple[str, list[str]]:
+    """(In-Reply-To, References) for a new e-mail on the ticket: the customer's latest
+    received e-mail, else our latest one; References all of them, the first kept."""
+    ours = list(
+        OutboundEmail.objects.filter(ticket=ticket)
+        .exclude(status=OutboundEmail.Status.FAILED)
+        .order_by("created_at", "id")
+        .values_list("message_id", flat=True)
+    )
+    theirs = peers.inbound_message_ids(ticket.pk)
+    references: list[str] = []
+    for value in [*theirs, *ours]:
+        if value and value not in references:
+            references.append(value)
+    if len(references) > MAX_REFERENCES:
+        references = [references[0], *references[-(MAX_REFERENCES - 1) :]]
+    in_reply_to = theirs[-1] if theirs else (ours[-1] if ours else "")
+    return in_reply_to, references
+
+
+def _with_token(subject: str, ticket: Ticket) -> str:
+    token = f"[#{ticket.pk}]"
+    return subject if token in subject else f"{subject} {token}"
+
+
+def _sender(identity: SenderIdentity | None) -> tuple[str, str]:
+    """(From header, bare address)."""
+    if identity is None:
+        address = settings.DEFAULT_FROM_EMAIL
+        return address, address.rpartition("<")[2].rstrip(">").strip()
+    if identity.display_name:
+        return formataddr((identity.display_name, identity.address)), identity.address
+    return identity.address, identity.address
+
+
+def skip_reason(*, user: User, kind: str, identity: SenderIdentity | None) -> str:
+    """Why `user` gets no e-mail of `kind` ("" if they get it)."""
+    if not user.email or not user.is_active:
+        return "no_address"
+    if identity is not None and not identity.sends(kind):
+        return "identity_off"
+    if not _wants(user, kind):
+        return "user_off"
+    if peers.is_failing(user.email):
+        return "failing_address"
+    return ""
+
+
+def queue_email(
+    *,
+    kind: str,
+    ticket: Ticket,
+    recipient: User,
+    dedupe: str,
+    ticket_message: Message | None = None,
+    context: dict[str, Any] | None = None,
+) -> OutboundEmail | None:
+    """Render and store one e-mail to `recipient`; deliver it after commit.
+
+    None when the recipient or the identity switched this kind off, the address is
+    failing, or an e-mail with the same `dedupe` key exists (a replayed event)."""
+    identity = identity_for_ticket(ticket)
+    if skip_reason(user=recipient, kind=kind, identity=identity):
+        return None
+    dedupe_key = f"{dedupe}:{kind}:{recipient.pk}"[:150]
+    if OutboundEmail.objects.filter(dedupe_key=dedupe_key).exists():
+        return None
+    from_header, from_address = _sender(identity)
+    is_staff = recipient.is_staff_member
+    data = {
+        "ticket": ticket,
+        "recipient": recipient,
+        "message": ticket_message,
+        "link": peers.agent_link(ticket) if is_staff else peers.customer_link(ticket),
+        "site_url": settings.BASE_URL,
+        **(context or {}),
+    }
+    rendered = render(kind=kind, language=template_language(recipient), context=data)
+    in_reply_to, references = thread_ids(ticket)
+    headers = {"X-Helpline-Ticket": str(ticket.pk)}
+    if AUTO_SUBMITTED[kind]:
+        headers["Auto-Submitted"] = AUTO_SUBMITTED[kind]
+        headers["X-Auto-Response-Suppress"] = "All"
+    row = OutboundEmail.objects.create(
+        message_id=new_message_id(from_address),
+        kind=kind,
+        ticket=ticket,
+        ticket_message=ticket_message,
+        identity=identity,
+        recipient_user=recipient,
+        from_address=from_header,
+        recipients=[recipient.email],
+        subject=_with_token(rendered.subject, ticket)[:300],
+        body_text=rendered.text,
+        body_html=rendered.html,
+        in_reply_to=in_reply_to,
+        references=" ".join(references),
+        headers=headers,
+        dedupe_key=dedupe_key,
+        next_attempt_at=timezone.now(),
+    )
+    from helpline.notifications.tasks import send_outbound
+
+    transaction.on_commit(lambda: enqueue(send_outbound, row.pk))
+    return row
+
+
+# --- delivery ---------------------------------------------------------------------------------
+
+
+def _bracket(value: str) -> str:
+    return f"<{value}>"
+
+
+def build_message(row: OutboundEmail, connection: BaseEmailBackend) -> EmailMultiAlternatives:
+    headers = {"Message-ID": _bracket(row.message_id), **row.headers}
+    if row.in_reply_to:
+        headers["In-Reply-To"] = _bracket(row.in_reply_to)
+    if row.references:
+        headers["References"] = " ".join(_bracket(value) for value in row.references.split())
+    email = EmailMultiAlternatives(
+        subject=row.subject,
+        body=row.body_text,
+        from_email=row.from_address,
+        to=list(row.recipients),
+        headers=headers,
+        connection=connection,
+    )
+    if row.body_html:
+        email.attach_alternative(row.body_html, "text/html")
+    if row.kind == Kind.REPLY and row.ticket_message_id is not None:
+        for item in row.ticket_message.attachments.all():  # type: ignore[union-attr]
+            with item.file.open("rb") as handle:
+                email.attach(item.filename, handle.read(), item.content_type or None)
+    return email
+
+
+def _claim(outbound_id: int, now: datetime) -> bool:
+    """Take the e-mail for one attempt if it is due; the lease stops a second worker."""
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    claimed = OutboundEmail.objects.filter(
+        due,
+        pk=outbound_id,
+        status__in=[OutboundEmail.Status.QUEUED, OutboundEmail.Status.RETRYING],
+    ).update(next_attempt_at=now + timedelta(seconds=lease_seconds()), updated_at=now)
+    return claimed == 1
+
+
+def _decode(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def server_answer(exc: BaseException) -> tuple[str, bool]:
+    """(The server's answer or the error, whether it is permanent)."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        answers = list(exc.recipients.values())
+        text = "; ".join(f"{code} {_decode(message)}" for code, message in answers)
+        return text, bool(answers) and all(code >= 500 for code, _unused in answers)
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        # Our account is wrong, not the message: retry, an administrator may fix it.
+        return f"{exc.smtp_code} {_decode(exc.smtp_error)}", False
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return f"{exc.smtp_code} {_decode(exc.smtp_error)}", exc.smtp_code >= 500
+    return f"{type(exc).__name__}: {exc}", False
+
+
+def deliver(outbound_id: int) -> OutboundEmail | None:
+    """One delivery attempt of a due e-mail; None if it is not due or taken by another."""
+    now = timezone.now()
+    if not _claim(outbound_id, now):
+        return None
+    row = OutboundEmail.objects.select_related("ticket_message", "identity").get(pk=outbound_id)
+    error: BaseException | None = None
+    try:
+        connection = smtp_connection(row.identity)
+        build_message(row, connection).send()
+    except Exception as exc:  # every failure is recorded on the e-mail, none is lost
+        error = exc
+    return _record(row, error)
+
+
+def _record(row: OutboundEmail, error: BaseException | None) -> OutboundEmail:
+    now = timezone.now()
+    row.attempts += 1
+    if error is None:
+        row.status = OutboundEmail.Status.SENT
+        row.sent_at = now
+        row.next_attempt_at = None
+        row.last_error = ""
+    else:
+        answer, permanent = server_answer(error)
+        row.last_error = answer[:2000]
+        if permanent or row.attempts >= max_attempts():
+            row.status = OutboundEmail.Status.FAILED
+            row.next_attempt_at = None
+        else:
+            row.status = OutboundEmail.Status.RETRYING
+            row.next_attempt_at = now + backoff(row.attempts)
+        logger.warning(
+            "e-mail %s to ticket %s: attempt %s failed: %s",
+            row.pk,
+            row.ticket_id,
+            row.attempts,
+            row.last_error,
+        )
+    fields = ["attempts", "status", "sent_at", "next_attempt_at", "last_error", "updated_at"]
+    with transaction.atomic():
+        row.save(update_fields=fields)
+        if row.status == OutboundEmail.Status.FAILED and row.ticket_id is not None:
+            AuditEntry.objects.create(
+                ticket_id=row.ticket_id,
+                action="email_failed",
+                field="email",
+                after={"outbound": row.pk, "to": row.recipients, "kind": row.kind},
+                note=row.last_error,
+            )
+    return row
+
+
+def due_ids(*, now: datetime | None = None, limit: int = 500) -> list[int]:
+    """E-mails whose next attempt is due (new ones whose enqueue was lost, retries, and
+    attempts whose worker died holding the lease)."""
+    now = now or timezone.now()
+    rows = OutboundEmail.objects.filter(
+        status__in=[OutboundEmail.Status.QUEUED, OutboundEmail.Status.RETRYING],
+        next_attempt_at__lte=now,
+    )
+    return list(rows.order_by("next_attempt_at").values_list("pk", flat=True)[:limit])

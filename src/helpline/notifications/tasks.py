@@ -1,0 +1,25 @@
+"""Queue entry points: deliver one e-mail; every minute, catch up on due deliveries."""
+
+from __future__ import annotations
+
+from huey import crontab
+from huey.contrib.djhuey import db_periodic_task, db_task
+
+from helpline.core.tasks import enqueue
+
+
+@db_task()
+def send_outbound(outbound_id: int) -> None:
+    """One delivery attempt (idempotent: a sent or not-yet-due e-mail is left alone)."""
+    from helpline.notifications import services
+
+    services.deliver(outbound_id)
+
+
+@db_periodic_task(crontab(minute="*"))
+def send_due_outbound() -> None:
+    """Retries whose time came, and e-mails a stopped worker left behind."""
+    from helpline.notifications import services
+
+    for outbound_id in services.due_ids():
+        enqueue(send_outbound, outbound_id)

@@ -1,0 +1,196 @@
+"""Delivery over a real SMTP peer: refusals, retries with backoff, a downed server,
+sender identities with their own SMTP account."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone
+
+from helpline.notifications import services
+from helpline.notifications.models import Kind, OutboundEmail, SenderIdentity
+from helpline.notifications.tasks import send_due_outbound
+from helpline.tickets import services as tickets
+from helpline.tickets.models import AuditEntry
+
+pytestmark = [
+    pytest.mark.django_db,
+    # The test server takes a login without TLS on loopback; aiosmtpd warns about that.
+    pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning"),
+]
+
+
+def _make_due(row: OutboundEmail) -> None:
+    """Time passes: the next attempt of `row` is due."""
+    OutboundEmail.objects.filter(pk=row.pk).update(
+        next_attempt_at=timezone.now() - timedelta(seconds=1)
+    )
+
+
+def _ticket(desk: Any, committed: Any) -> Any:
+    with committed():
+        return tickets.ticket_create(actor=desk.alice, subject="Router", body="No light")
+
+
+def test_temporary_refusal_retries_with_backoff_then_fails_with_the_answer(
+    desk: Any, smtp_peer: Any, committed: Any, settings: Any
+) -> None:
+    settings.HELPLINE_MAIL_MAX_ATTEMPTS = 3
+    smtp_peer.answer_rcpt("451 4.7.1 Greylisted, try again later")
+    ticket = _ticket(desk, committed)
+    row = OutboundEmail.objects.get(ticket=ticket, kind=Kind.TICKET_RECEIVED)
+
+    assert row.status == OutboundEmail.Status.RETRYING
+    assert row.attempts == 1
+    assert row.last_error == "451 4.7.1 Greylisted, try again later"
+    assert row.next_attempt_at is not None
+    first_delay = row.next_attempt_at - row.updated_at
+    assert timedelta(seconds=59) < first_delay <= timedelta(seconds=60)
+
+    send_due_outbound.call_local()  # not due yet: nothing happens
+    row.refresh_from_db()
+    assert row.attempts == 1
+
+    _make_due(row)
+    send_due_outbound.call_local()
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (OutboundEmail.Status.RETRYING, 2)
+    assert row.next_attempt_at is not None
+    second_delay = row.next_attempt_at - row.updated_at
+    assert timedelta(seconds=119) < second_delay <= timedelta(seconds=120)
+
+    _make_due(row)
+    send_due_outbound.call_local()
+    row.refresh_from_db()
+    assert (row.status, row.attempts) == (OutboundEmail.Status.FAILED, 3)
+    assert row.last_error == "451 4.7.1 Greylisted, try again later"
+    assert row.next_attempt_at is None
+    assert smtp_peer.raw == []
+    audit = AuditEntry.objects.get(ticket=ticket, action="email_failed")
+    assert audit.note == "451 4.7.1 Greylisted, try again later"
+    assert audit.after == {"outbound": row.pk, "to": ["alice@acme.test"], "kind": "ticket_received"}
+
+
+def test_permanent_refusal_fails_at_once_with_the_answer(
+    desk: Any, smtp_peer: Any, committed: Any
+) -> None:
+    smtp_peer.answer_rcpt("550 5.1.1 <alice@acme.test>: Recipient address rejected")
+    ticket = _ticket(desk, committed)
+    row = OutboundEmail.objects.get(ticket=ticket)
+
+    assert row.status == OutboundEmail.Status.FAILED
+    assert row.attempts == 1
+    assert row.last_error == "550 5.1.1 <alice@acme.test>: Recipient address rejected"
+    assert services.due_ids() == []
+
+
+def test_downed_server_is_retried_later_and_succeeds(
+    desk: Any, smtp_peer: Any, committed: Any
+) -> None:
+    smtp_peer.stop()
+    ticket = _ticket(desk, committed)
+    row = OutboundEmail.objects.get(ticket=ticket)
+    assert row.status == OutboundEmail.Status.RETRYING
+    assert "ConnectionRefusedError" in row.last_error
+
+    smtp_peer.start()
+    _make_due(row)
+    send_due_outbound.call_local()
+
+    row.refresh_from_db()
+    assert (row.status, row.attempts, row.last_error) == (OutboundEmail.Status.SENT, 2, "")
+    assert row.sent_at is not None
+    assert [mail["Message-ID"] for mail in smtp_peer.messages] == [f"<{row.message_id}>"]
+
+
+def test_a_claimed_email_is_not_sent_twice(desk: Any, smtp_peer: Any, committed: Any) -> None:
+    smtp_peer.stop()
+    ticket = _ticket(desk, committed)
+    row = OutboundEmail.objects.get(ticket=ticket)
+    smtp_peer.start()
+    _make_due(row)
+
+    assert services._claim(row.pk, timezone.now())  # a worker holds the lease
+    assert services.deliver(row.pk) is None  # a second worker backs off
+    assert services.due_ids() == []  # the catch-up task leaves it to the lease holder
+    OutboundEmail.objects.filter(pk=row.pk).update(
+        next_attempt_at=timezone.now() - timedelta(seconds=1)
+    )  # the first worker died: its lease ran out
+    assert services.due_ids() == [row.pk]
+    send_due_outbound.call_local()
+    assert len(smtp_peer.raw) == 1
+    assert services.deliver(row.pk) is None  # sent: nothing more to do
+    assert len(smtp_peer.raw) == 1
+
+
+def test_team_identity_sends_through_its_own_smtp_account(
+    desk: Any, smtp_peer: Any, auth_smtp_peer: Any, committed: Any
+) -> None:
+    identity = services.sender_identity_save(
+        actor=desk.admin,
+        name="Line 1",
+        address="l1@support.example",
+        display_name="Helpline L1",
+        team=desk.l1,
+        host="127.0.0.1",
+        port=auth_smtp_peer.port,
+        security=SenderIdentity.Security.NONE,
+        username="mailer",
+        password="s3cret-Passw0rd",
+    )
+    assert "s3cret" not in identity.password_encrypted
+    ticket = _ticket(desk, committed)
+
+    row = OutboundEmail.objects.get(ticket=ticket)
+    assert row.status == OutboundEmail.Status.SENT, row.last_error
+    assert row.identity == identity
+    assert smtp_peer.raw == []  # not the default server
+    assert auth_smtp_peer.logins == ["mailer"]
+    (mail,) = auth_smtp_peer.messages
+    assert mail["From"] == "Helpline L1 <l1@support.example>"
+    assert mail["Message-ID"].endswith("@support.example>")
+    assert auth_smtp_peer.handler.envelopes == [("l1@support.example", ["alice@acme.test"])]
+
+
+def test_wrong_smtp_password_is_recorded_without_the_password(
+    desk: Any, smtp_peer: Any, auth_smtp_peer: Any, committed: Any
+) -> None:
+    services.sender_identity_save(
+        actor=desk.admin,
+        name="Default",
+        address="help@support.example",
+        is_default=True,
+        host="127.0.0.1",
+        port=auth_smtp_peer.port,
+        security=SenderIdentity.Security.NONE,
+        username="mailer",
+        password="wrong-horse",
+    )
+    ticket = _ticket(desk, committed)
+    row = OutboundEmail.objects.get(ticket=ticket)
+    assert row.status == OutboundEmail.Status.RETRYING
+    assert row.last_error.startswith("535 ")
+    assert "wrong-horse" not in row.last_error
+
+
+def test_identity_choice_team_then_default_then_settings(desk: Any) -> None:
+    ticket = tickets.ticket_create(actor=desk.alice, subject="Router", body="No light")
+    assert ticket.team == desk.l1
+    assert services.identity_for_ticket(ticket) is None
+    default = services.sender_identity_save(
+        actor=desk.admin, name="Default", address="help@support.example", is_default=True
+    )
+    assert services.identity_for_ticket(ticket) == default
+    team = services.sender_identity_save(
+        actor=desk.admin, name="L1", address="l1@support.example", team=desk.l1
+    )
+    assert services.identity_for_ticket(ticket) == team
+    services.sender_identity_save(actor=desk.admin, identity=team, is_active=False)
+    assert services.identity_for_ticket(ticket) == default
+    other = services.sender_identity_save(
+        actor=desk.admin, name="New default", address="new@support.example", is_default=True
+    )
+    default.refresh_from_db()
+    assert (default.is_default, services.identity_for_ticket(ticket)) == (False, other)
