@@ -7,6 +7,8 @@
     helpline worker         run the task consumer alone
     helpline check          settings, database, Redis, migrations, queue; exit 1 on problems
     helpline reindex        rebuild the full-text search index (shows progress)
+    helpline mail-intake    run the SMTP/LMTP server an MTA delivers inbound mail to
+    helpline mail poll      fetch new mail of IMAP mailboxes now (`mail replay` reprocesses)
     helpline manage ARGS    any Django management command (`helpline manage shell`)
 
 Any other name is passed to Django as a management command (`helpline token list`).
@@ -28,6 +30,7 @@ COMMANDS = {
     "worker": "worker",
     "check": "healthcheck",
     "reindex": "search_reindex",
+    "mail-intake": "mail_intake",
 }
 
 USAGE = (__doc__ or "").split("\n\n")[1].rstrip()

@@ -220,6 +220,13 @@ HELPLINE_BLOCKED_ATTACHMENT_EXTENSIONS = env_list(
     "HELPLINE_BLOCKED_ATTACHMENT_EXTENSIONS", ".exe,.bat,.cmd,.com,.scr,.js,.vbs,.msi,.ps1"
 )
 HELPLINE_API_RATE_LIMIT = os.environ.get("HELPLINE_API_RATE_LIMIT", "600/60")
+# Inbound mail (docs/mail.md): message size limit, per-sender limit "count/seconds"
+# (0/1 switches it off), and how long a subject + sender match may thread a reply.
+HELPLINE_MAIL_MAX_MESSAGE_BYTES = int(
+    os.environ.get("HELPLINE_MAIL_MAX_MESSAGE_BYTES", str(40 * 1024 * 1024))
+)
+HELPLINE_MAIL_SENDER_RATE = os.environ.get("HELPLINE_MAIL_SENDER_RATE", "30/3600")
+HELPLINE_MAIL_THREAD_WINDOW_DAYS = int(os.environ.get("HELPLINE_MAIL_THREAD_WINDOW_DAYS", "7"))
 # Sign-in, sign-up, magic-link and password-reset requests per client address and per e-mail.
 HELPLINE_SIGNIN_RATE_LIMIT = os.environ.get("HELPLINE_SIGNIN_RATE_LIMIT", "10/300")
 

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-AREAS = ("tickets", "users", "organizations", "teams", "categories", "search", "sla")
+AREAS = ("tickets", "users", "organizations", "teams", "categories", "search", "sla", "mail")
 SCOPES = tuple(f"{area}:{mode}" for area in AREAS for mode in ("read", "write"))
 
 

@@ -81,14 +81,20 @@ def store_raw(*, mailbox: Mailbox, raw: bytes, source: str) -> tuple[InboundEmai
     return row, True
 
 
-def receive_raw(*, mailbox: Mailbox, raw_bytes: bytes, source: str) -> InboundEmail:
-    """Store a received message, then enqueue its processing (after commit)."""
+def receive(*, mailbox: Mailbox, raw_bytes: bytes, source: str) -> tuple[InboundEmail, bool]:
+    """Store a received message, then enqueue its processing (after commit).
+    Returns (row, created): a duplicate is not stored nor processed again."""
     row, created = store_raw(mailbox=mailbox, raw=raw_bytes, source=source)
     if created:
         from helpline.mail.tasks import process_inbound_task
 
         transaction.on_commit(lambda: enqueue(process_inbound_task, row.pk))
-    return row
+    return row, created
+
+
+def receive_raw(*, mailbox: Mailbox, raw_bytes: bytes, source: str) -> InboundEmail:
+    """What every way in calls: `receive` without the duplicate flag."""
+    return receive(mailbox=mailbox, raw_bytes=raw_bytes, source=source)[0]
 
 
 # --- processing ----------------------------------------------------------------------------
@@ -552,3 +558,33 @@ def stale_ids(*, older_than: timedelta, max_attempts: int = 5) -> list[int]:
         attempts__lt=max_attempts,
     )
     return list(rows.order_by("id").values_list("id", flat=True)[:500])
+
+
+# --- mailbox secrets -----------------------------------------------------------------------
+
+
+def mailbox_set_imap_secret(*, mailbox: Mailbox, secret: str) -> None:
+    """Store the IMAP password or OAuth2 token, encrypted."""
+    from helpline.mail import secrets
+
+    mailbox.imap_secret_encrypted = secrets.encrypt(secret)
+    mailbox.save(update_fields=["imap_secret_encrypted"])
+
+
+def mailbox_new_http_secret(*, mailbox: Mailbox) -> str:
+    """A new secret for the HTTP endpoint of this mailbox; only its digest is stored."""
+    import secrets
+
+    plain = "hlm_" + secrets.token_urlsafe(32)
+    mailbox.http_secret_digest = hashlib.sha256(plain.encode()).hexdigest()
+    mailbox.save(update_fields=["http_secret_digest"])
+    return plain
+
+
+def mailbox_secret_matches(mailbox: Mailbox, secret: str) -> bool:
+    import hmac
+
+    if not mailbox.http_secret_digest or not secret:
+        return False
+    digest = hashlib.sha256(secret.encode()).hexdigest()
+    return hmac.compare_digest(digest, mailbox.http_secret_digest)

@@ -1,0 +1,135 @@
+"""Real mail peers on loopback for the end-to-end tests: a private dovecot IMAP server."""
+
+from __future__ import annotations
+
+import grp
+import imaplib
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
+USER = "support@helpline.test"
+PASSWORD = "imap-test-password"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _mail_owner() -> tuple[int, int]:
+    """Dovecot refuses uid 0 for mail: as root, the mail belongs to the dovecot user."""
+    if os.getuid() != 0:
+        return os.getuid(), os.getgid()
+    entry = pwd.getpwnam("dovecot")
+    return entry.pw_uid, entry.pw_gid
+
+
+def _config(root: Path, port: int) -> str:
+    uid, gid = _mail_owner()
+    me = pwd.getpwuid(os.getuid()).pw_name
+    group = grp.getgrgid(os.getgid()).gr_name
+    login_user = "dovenull" if os.getuid() == 0 else me
+    return f"""
+base_dir = {root}/run
+state_dir = {root}/state
+log_path = {root}/dovecot.log
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = plain login
+default_internal_user = {me}
+default_internal_group = {group}
+default_login_user = {login_user}
+mail_location = maildir:{root}/mail/%n
+first_valid_uid = 0
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {root}/passwd
+}}
+userdb {{
+  driver = static
+  args = uid={uid} gid={gid} home={root}/home/%n
+}}
+service imap-login {{
+  inet_listener imap {{
+    address = 127.0.0.1
+    port = {port}
+  }}
+  inet_listener imaps {{
+    port = 0
+  }}
+}}
+namespace inbox {{
+  inbox = yes
+  mailbox Processed {{
+    auto = create
+  }}
+}}
+"""
+
+
+@contextmanager
+def dovecot(root: Path) -> Iterator[int]:
+    """Start dovecot with its own config under `root` on a free port; yield the port."""
+    port = free_port()
+    uid, gid = _mail_owner()
+    root.chmod(0o755)
+    for sub in ("run", "state", "mail", "home"):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+        if sub in ("mail", "home"):
+            os.chown(root / sub, uid, gid)
+    (root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
+    config = root / "dovecot.conf"
+    config.write_text(_config(root, port))
+    process = subprocess.Popen([DOVECOT, "-F", "-c", str(config)])  # noqa: S603
+    try:
+        for _ in range(100):
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                time.sleep(0.05)
+        else:
+            log = (root / "dovecot.log").read_text() if (root / "dovecot.log").exists() else ""
+            raise RuntimeError(f"dovecot did not start: {log}")
+        yield port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def imap_client(port: int) -> imaplib.IMAP4:
+    client = imaplib.IMAP4("127.0.0.1", port, timeout=10)
+    client.login(USER, PASSWORD)
+    return client
+
+
+def append(port: int, *messages: bytes, folder: str = "INBOX") -> None:
+    client = imap_client(port)
+    try:
+        for raw in messages:
+            client.append(folder, "", None, raw)
+    finally:
+        client.logout()
+
+
+def flags(port: int, folder: str = "INBOX") -> list[bytes]:
+    client = imap_client(port)
+    try:
+        _status, count = client.select(folder)
+        if int(count[0] or 0) == 0:
+            return []
+        _status, data = client.fetch("1:*", "(FLAGS)")
+        return [item for item in data if isinstance(item, bytes)]
+    finally:
+        client.logout()
