@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 
 from helpline.accounts.models import User
 from helpline.core.errors import PermissionDenied
@@ -19,7 +20,7 @@ def preferences_for(user: User) -> dict[str, bool]:
 def ticket_deliveries(*, actor: User, ticket: Ticket) -> QuerySet[OutboundEmail]:
     """E-mails sent (or being sent) for a ticket the actor sees: agents only."""
     if not actor.is_staff_member:
-        raise PermissionDenied("Only agents may read e-mail deliveries.")
+        raise PermissionDenied(_("Only agents may read e-mail deliveries."))
     return OutboundEmail.objects.filter(ticket=ticket)
 
 

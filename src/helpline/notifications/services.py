@@ -20,8 +20,10 @@ from email.utils import formataddr, make_msgid
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
+from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.template.loader import select_template
@@ -108,7 +110,7 @@ _IDENTITY_FIELDS = (
 )
 
 
-def _require_admin(actor: User) -> None:
+def require_admin(actor: User) -> None:
     if actor.role != Role.ADMIN:
         raise PermissionDenied(_("Only administrators manage sender identities."))
 
@@ -122,7 +124,7 @@ def sender_identity_save(
 ) -> SenderIdentity:
     """Create (identity None) or change a sender identity. `password` None keeps the stored
     one, "" clears it. Making one identity the default takes the flag from the others."""
-    _require_admin(actor)
+    require_admin(actor)
     unknown = set(fields) - set(_IDENTITY_FIELDS)
     if unknown:
         raise ValidationError(
@@ -138,8 +140,13 @@ def sender_identity_save(
             setattr(target, name, value)
         if password is not None:
             target.password_encrypted = secrets.encrypt(password)
-        if not target.address:
-            raise ValidationError(_("An address is required."), fields={"address": "required"})
+        target.address = (target.address or "").strip().lower()
+        try:
+            validate_email(target.address)
+        except DjangoValidationError:
+            raise ValidationError(
+                _("Enter a valid e-mail address."), fields={"address": "invalid"}
+            ) from None
         if target.is_default:
             SenderIdentity.objects.filter(is_default=True).exclude(pk=target.pk).update(
                 is_default=False
