@@ -1,4 +1,8 @@
-"""Sign in and out, the language switch and the user's own preferences."""
+"""Sign in and out (password or magic link), sign-up with e-mail verification, password
+reset, the language switch and the user's own preferences.
+
+Sign-in, sign-up, magic-link and reset requests are rate-limited per client address and
+per e-mail address (`HELPLINE_SIGNIN_RATE_LIMIT`)."""
 
 from __future__ import annotations
 
@@ -6,21 +10,30 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import login
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import reverse, reverse_lazy
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from helpline.accounts import services
-from helpline.accounts.forms import EmailAuthenticationForm, LanguageForm, PreferencesForm
+from helpline.accounts import selfservice, services
+from helpline.accounts.forms import (
+    EmailAuthenticationForm,
+    LanguageForm,
+    LocalizedPasswordResetForm,
+    MagicLinkForm,
+    PreferencesForm,
+    SignUpForm,
+)
 from helpline.accounts.models import User
 from helpline.core.errors import DomainError
-from helpline.core.middleware import AuthenticatedRequest
+from helpline.core.middleware import AuthenticatedRequest, supported_language
+from helpline.integrations import ratelimit
 
 
 def home_url(user: Any) -> str:
@@ -30,6 +43,26 @@ def home_url(user: Any) -> str:
     return reverse("tickets:portal")
 
 
+def throttled(request: HttpRequest, scope: str, email: str = "") -> int | None:
+    """Count one attempt of `scope` by this client (and for this address); None if allowed,
+    else the seconds to wait."""
+    rate = settings.HELPLINE_SIGNIN_RATE_LIMIT
+    keys = [f"{scope}:ip:{request.META.get('REMOTE_ADDR', '')}"]
+    if email:
+        keys.append(f"{scope}:email:{email.strip().lower()}")
+    waits = [wait for key in keys if (wait := ratelimit.hit(key, rate)) is not None]
+    return max(waits) if waits else None
+
+
+def _too_many(request: HttpRequest, template: str, context: dict[str, Any], wait: int) -> Any:
+    context["throttle_error"] = _(
+        "Too many attempts. Please wait %(seconds)s seconds and try again."
+    ) % {"seconds": wait}
+    response = render(request, template, context, status=429)
+    response["Retry-After"] = str(wait)
+    return response
+
+
 class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     authentication_form = EmailAuthenticationForm
@@ -37,6 +70,13 @@ class LoginView(auth_views.LoginView):
 
     def get_default_redirect_url(self) -> str:
         return home_url(self.request.user)
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        wait = throttled(request, "signin", request.POST.get("username", ""))
+        if wait is not None:
+            context = self.get_context_data(form=self.get_form_class()(request))
+            return _too_many(request, self.template_name, context, wait)
+        return super().post(request, *args, **kwargs)
 
 
 class LogoutView(auth_views.LogoutView):
@@ -92,3 +132,113 @@ def preferences(request: AuthenticatedRequest) -> HttpResponse:
             messages.success(request, _("Your preferences are saved."))
             return HttpResponseRedirect(reverse("accounts:settings"))
     return render(request, "accounts/preferences.html", {"form": form, "area": "settings"})
+
+
+# --- sign-up and e-mail verification ----------------------------------------------------------
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return HttpResponseRedirect(home_url(request.user))
+    form = SignUpForm(request.POST or None)
+    context: dict[str, Any] = {"form": form, "area": "signup"}
+    if request.method == "POST":
+        wait = throttled(request, "signup", request.POST.get("email", ""))
+        if wait is not None:
+            return _too_many(request, "accounts/signup.html", context, wait)
+        if form.is_valid():
+            cleaned = form.cleaned_data
+            try:
+                selfservice.customer_sign_up(
+                    email=cleaned["email"],
+                    password=cleaned["password1"],
+                    display_name=cleaned["display_name"],
+                    language=supported_language(translation.get_language() or "") or "",
+                    time_zone=cleaned["time_zone"],
+                )
+            except DomainError as exc:
+                form.add_error(None, exc.message)
+            else:
+                return render(
+                    request,
+                    "accounts/check_email.html",
+                    {"email": cleaned["email"], "reason": "signup"},
+                )
+    return render(request, "accounts/signup.html", context)
+
+
+def verify(request: HttpRequest, uidb64: str, token: str) -> HttpResponse:
+    try:
+        selfservice.email_verify(uidb64=uidb64, token=token)
+    except DomainError as exc:
+        return render(request, "accounts/link_error.html", {"error": exc.message}, status=400)
+    messages.success(request, _("Your e-mail address is confirmed. You can sign in now."))
+    return HttpResponseRedirect(reverse("accounts:login"))
+
+
+# --- magic links ------------------------------------------------------------------------------
+
+
+def magic_link_request(request: HttpRequest) -> HttpResponse:
+    form = MagicLinkForm(request.POST or None)
+    context: dict[str, Any] = {"form": form}
+    if request.method == "POST":
+        wait = throttled(request, "magic", request.POST.get("email", ""))
+        if wait is not None:
+            return _too_many(request, "accounts/magic_link_request.html", context, wait)
+        if form.is_valid():
+            selfservice.magic_link_send(email=form.cleaned_data["email"])
+            return render(
+                request,
+                "accounts/check_email.html",
+                {"email": form.cleaned_data["email"], "reason": "magic_link"},
+            )
+    return render(request, "accounts/magic_link_request.html", context)
+
+
+def magic_link(request: HttpRequest, token: str) -> HttpResponse:
+    """GET shows a button (mail scanners that open links do not sign anybody in);
+    POST signs in, which makes the link used."""
+    try:
+        user = selfservice.magic_link_user(token)
+    except DomainError as exc:
+        return render(
+            request,
+            "accounts/link_error.html",
+            {"error": exc.message, "magic": True},
+            status=400,
+        )
+    if request.method != "POST":
+        return render(request, "accounts/magic_link.html", {"link_user": user})
+    login(request, user, backend=settings.AUTHENTICATION_BACKENDS[0])
+    return HttpResponseRedirect(home_url(user))
+
+
+# --- password reset (Django's token machinery, e-mails in the user's language) ----------------
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    form_class = LocalizedPasswordResetForm
+    template_name = "accounts/password_reset.html"
+    success_url = reverse_lazy("accounts:password_reset_done")
+
+    def post(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        wait = throttled(request, "reset", request.POST.get("email", ""))
+        if wait is not None:
+            context = self.get_context_data(form=self.get_form())
+            return _too_many(request, self.template_name, context, wait)
+        return super().post(request, *args, **kwargs)
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "accounts/check_email.html"
+    extra_context = {"reason": "reset"}
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("accounts:login")
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        messages.success(self.request, _("Your new password is set. You can sign in now."))
+        return super().form_valid(form)

@@ -149,3 +149,20 @@ class RequestForm(forms.Form):
 class PortalReplyForm(forms.Form):
     body = _body(_("Your reply"))
     attachments = MultipleFileField(label=_("Attachments"))
+
+
+class VisitorRequestForm(RequestForm):
+    """A request from a visitor who is not signed in: a contact address is required."""
+
+    email = forms.EmailField(
+        label=_("Your e-mail"),
+        help_text=_("We send you a link to follow your request there."),
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+    name = forms.CharField(
+        label=_("Your name"),
+        max_length=200,
+        required=False,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+    )
+    field_order = ["email", "name", "subject", "description", "category", "attachments"]

@@ -65,7 +65,7 @@ def test_sign_out_is_a_post(desk: Any) -> None:
     assert client.get(reverse("accounts:logout")).status_code == 405
     response = client.post(reverse("accounts:logout"))
     assert response["Location"] == reverse("accounts:login")
-    assert client.get(reverse("tickets:portal")).status_code == 302
+    assert client.get(reverse("accounts:settings")).status_code == 302
 
 
 def test_language_switch_is_stored_on_the_user_and_renders_russian(desk: Any) -> None:

@@ -30,12 +30,18 @@ def request_url(ticket: Ticket) -> str:
     return reverse("tickets:portal_request", args=[ticket.pk])
 
 
-def test_anonymous_is_sent_to_sign_in(desk: Any) -> None:
+def test_anonymous_is_sent_to_sign_in_for_a_request(desk: Any) -> None:
     ticket = new_ticket(desk.alice)
-    for url in (reverse("tickets:portal"), reverse("tickets:portal_new"), request_url(ticket)):
-        response = Client().get(url)
+    status_url = reverse("tickets:portal_status", args=[ticket.pk])
+    for response in (Client().get(request_url(ticket)), Client().post(status_url)):
         assert response.status_code == 302
         assert response["Location"].startswith("/accounts/login/")
+
+
+def test_anonymous_home_is_the_welcome_page(desk: Any) -> None:
+    body = Client().get(reverse("tickets:portal")).content.decode()
+    assert "How can we help?" in body
+    assert reverse("accounts:signup") in body and reverse("tickets:portal_new") in body
 
 
 def test_my_requests_include_the_organizations_when_allowed(desk: Any) -> None:
