@@ -188,7 +188,7 @@ def _filtered(actor: User, params: TicketFilterParams, q: str) -> Any:
     if params.sort == "sla_due_at":
         # "breaching soonest first": tickets with a running SLA/OLA clock, earliest deadline
         queryset = queryset.filter(sla_due_at__isnull=False)
-    return queryset
+    return selectors.only_list_columns(queryset)
 
 
 @router.get("/tickets", response=Page[TicketOut])

@@ -94,6 +94,25 @@ def with_list_relations(queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
     ).prefetch_related(Prefetch("tags", queryset=Tag.objects.order_by("name")))
 
 
+_PERSON = ("id", "display_name", "first_name", "last_name", "email")
+
+
+def only_list_columns(queryset: QuerySet[Ticket]) -> QuerySet[Ticket]:
+    """Load only what a ticket list shows of the joined rows (`with_list_relations`): their
+    names, not every column of the requester, assignee, organization, team and category."""
+    return queryset.only(
+        *(field.name for field in Ticket._meta.concrete_fields),
+        *(f"requester__{name}" for name in _PERSON),
+        *(f"assignee__{name}" for name in _PERSON),
+        "organization__id",
+        "organization__name",
+        "team__id",
+        "team__name",
+        "category__id",
+        "category__name",
+    )
+
+
 def ticket_detail(ticket: Ticket) -> Ticket:
     """Re-read an accessed ticket with everything its detail view shows."""
     return (
