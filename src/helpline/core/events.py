@@ -9,6 +9,7 @@ registered receivers in stage order; each receiver runs at most once per event (
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import logging
 from collections.abc import Callable
@@ -16,7 +17,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from django.apps import apps
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 from pydantic import BaseModel, ConfigDict
 
@@ -112,6 +114,20 @@ def _after_commit(record: Any) -> None:
     enqueue(dispatch_event, record.pk)
 
 
+def _record_run(record: Any, receiver: str, run: Any, state: str, error: str) -> None:
+    """One write per receiver run: insert the first attempt, update a retried one."""
+    from helpline.core.models import ReceiverRun
+
+    if run is None:
+        ReceiverRun.objects.create(
+            event=record, receiver=receiver, state=state, attempts=1, last_error=error
+        )
+    else:
+        ReceiverRun.objects.filter(pk=run.pk).update(
+            state=state, attempts=F("attempts") + 1, last_error=error, updated_at=timezone.now()
+        )
+
+
 def dispatch(event_id: int) -> None:
     """Run every receiver of the event once; raise if any failed so the task is retried."""
     from helpline.core.models import OutboxEvent, ReceiverRun
@@ -121,32 +137,24 @@ def dispatch(event_id: int) -> None:
         return
     event_cls = CATALOGUE.get(record.type)
     event = event_cls.model_validate(record.payload) if event_cls else None
-    done = set(
-        ReceiverRun.objects.filter(event=record, state=ReceiverRun.State.DONE).values_list(
-            "receiver", flat=True
-        )
-    )
+    runs = {run.receiver: run for run in ReceiverRun.objects.filter(event=record)}
     failures: list[str] = []
     for entry in RECEIVERS.get(record.type, []):
-        if entry.name in done:
+        run = runs.get(entry.name)
+        if run is not None and run.state == ReceiverRun.State.DONE:
             continue
         try:
+            # The receiver's work and its DONE record commit together: exactly once.
             with transaction.atomic():
                 entry.func(event, record)
-                run, _ = ReceiverRun.objects.get_or_create(event=record, receiver=entry.name)
-                run.state = ReceiverRun.State.DONE
-                run.attempts += 1
-                run.last_error = ""
-                run.save(update_fields=["state", "attempts", "last_error", "updated_at"])
+                _record_run(record, entry.name, run, ReceiverRun.State.DONE, "")
         except Exception as exc:
             logger.exception("receiver %s failed on event %s", entry.name, record.pk)
-            run, _ = ReceiverRun.objects.get_or_create(
-                event=record, receiver=entry.name, defaults={"state": ReceiverRun.State.FAILED}
-            )
-            run.state = ReceiverRun.State.FAILED
-            run.attempts += 1
-            run.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            run.save(update_fields=["state", "attempts", "last_error", "updated_at"])
+            error = f"{type(exc).__name__}: {exc}"[:2000]
+            # IntegrityError: a concurrent dispatch recorded this receiver first (its retry
+            # will see that).
+            with contextlib.suppress(IntegrityError), transaction.atomic():
+                _record_run(record, entry.name, run, ReceiverRun.State.FAILED, error)
             failures.append(entry.name)
     if failures:
         raise RuntimeError(f"receivers failed for event {record.pk}: {', '.join(failures)}")
