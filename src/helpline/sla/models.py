@@ -154,16 +154,25 @@ class SlaTimer(models.Model):
         MET = "met", _("Met")
         CANCELLED = "cancelled", _("Cancelled")
 
-    ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="sla_timers")
+    # Few indexes on purpose: a recompute rewrites due_at/warn_at of every running timer, and
+    # each index is one more write per row. (ticket, state) serves lookups by ticket.
+    ticket = models.ForeignKey(
+        Ticket, on_delete=models.CASCADE, related_name="sla_timers", db_index=False
+    )
     kind = models.CharField(max_length=20, choices=Metric.choices)
     policy = models.ForeignKey(
-        SlaPolicy, null=True, blank=True, on_delete=models.SET_NULL, related_name="timers"
+        SlaPolicy,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="timers",
+        db_index=False,
     )
     calendar = models.ForeignKey(
-        Calendar, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Calendar, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )
     team = models.ForeignKey(
-        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", db_index=False
     )  # OLA: the team measured
     business = models.BooleanField(default=True)
     target_seconds = models.PositiveIntegerField()

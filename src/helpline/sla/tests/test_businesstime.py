@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -13,6 +13,7 @@ from helpline.sla.businesstime import (
     BusinessCalendar,
     CalendarError,
     NoWorkingTime,
+    Timeline,
     add_business_minutes,
     business_seconds_between,
 )
@@ -264,3 +265,11 @@ def test_between_is_additive_and_never_exceeds_wall_time(calendar, points):
     assert calendar.between(a, b) + calendar.between(b, c) == calendar.between(a, c)
     assert timedelta(0) <= calendar.between(a, c) <= c - a
     assert calendar.between(c, a) == -calendar.between(a, c)
+
+
+@settings(max_examples=150, deadline=None)
+@given(calendar=calendars, start=instants, amount=amounts)
+def test_timeline_agrees_with_the_calendar(calendar, start, amount):
+    # A window that covers some results and not others: outside it, the calendar answers.
+    timeline = Timeline(calendar, date(2025, 6, 1), date(2027, 6, 30))
+    assert timeline.add(start, amount) == calendar.add(start, amount)
