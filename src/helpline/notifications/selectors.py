@@ -24,10 +24,10 @@ def ticket_deliveries(*, actor: User, ticket: Ticket) -> QuerySet[OutboundEmail]
     return OutboundEmail.objects.filter(ticket=ticket)
 
 
-def deliveries_by_message(ticket: Ticket) -> dict[int, list[OutboundEmail]]:
+def deliveries_by_message(ticket_id: int) -> dict[int, list[OutboundEmail]]:
     """The ticket's e-mails grouped by the ticket message they carry (desk thread)."""
     grouped: dict[int, list[OutboundEmail]] = {}
-    rows = OutboundEmail.objects.filter(ticket=ticket, ticket_message__isnull=False)
+    rows = OutboundEmail.objects.filter(ticket_id=ticket_id, ticket_message__isnull=False)
     for row in rows.order_by("created_at", "id"):
         grouped.setdefault(row.ticket_message_id or 0, []).append(row)
     return grouped
