@@ -588,3 +588,70 @@ def mailbox_secret_matches(mailbox: Mailbox, secret: str) -> bool:
         return False
     digest = hashlib.sha256(secret.encode()).hexdigest()
     return hmac.compare_digest(digest, mailbox.http_secret_digest)
+
+
+# --- mailboxes -----------------------------------------------------------------------------
+
+
+MAILBOX_FIELDS = frozenset(
+    {
+        "name",
+        "team",
+        "category",
+        "is_active",
+        "way",
+        "imap_host",
+        "imap_port",
+        "imap_security",
+        "imap_username",
+        "imap_auth",
+        "imap_folder",
+        "processed_action",
+        "processed_folder",
+        "follow_up_on_closed",
+        "cc_as_watchers",
+    }
+)
+
+
+def mailbox_save(*, address: str, imap_secret: str | None = None, **fields: Any) -> Mailbox:
+    """Create or change the mailbox of `address` (admins, through `helpline mail add`)."""
+    from django.core.exceptions import ValidationError as DjangoValidationError
+    from django.core.validators import validate_email
+
+    unknown = set(fields) - MAILBOX_FIELDS
+    if unknown:
+        raise ValidationError(_("Unknown fields."), fields={name: "unknown" for name in unknown})
+    address = address.strip().lower()
+    try:
+        validate_email(address)
+    except DjangoValidationError:
+        raise ValidationError(_("Invalid address."), fields={"address": "invalid"}) from None
+    mailbox = Mailbox.objects.filter(address=address).first() or Mailbox(address=address)
+    for name, value in fields.items():
+        setattr(mailbox, name, value)
+    choices = {
+        "way": Mailbox.Way.values,
+        "imap_security": Mailbox.Security.values,
+        "imap_auth": Mailbox.Auth.values,
+        "processed_action": Mailbox.Processed.values,
+    }
+    for name, allowed in choices.items():
+        if getattr(mailbox, name) not in allowed:
+            raise ValidationError(
+                _("Unknown value."), fields={name: f"one of {', '.join(allowed)}"}
+            )
+    if mailbox.way == Mailbox.Way.IMAP and not (mailbox.imap_host and mailbox.imap_username):
+        raise ValidationError(
+            _("An IMAP mailbox needs a host and a user name."),
+            fields={"imap_host": "required", "imap_username": "required"},
+        )
+    if mailbox.processed_action == Mailbox.Processed.MOVE and not mailbox.processed_folder:
+        raise ValidationError(
+            _("Moving processed mail needs a folder."), fields={"processed_folder": "required"}
+        )
+    with transaction.atomic():
+        mailbox.save()
+        if imap_secret is not None:
+            mailbox_set_imap_secret(mailbox=mailbox, secret=imap_secret)
+    return mailbox

@@ -234,3 +234,22 @@ def test_failed_processing_is_recorded_and_replayable(
     assert (row.state, row.attempts) == ("processed", 2)
     assert services.replay(ids=[row.pk]) == []
     assert Message.objects.count() == 1
+
+
+def test_reply_to_mail_we_sent_threads_back(desk: Any, mailbox: Any) -> None:
+    from django.core import mail as django_mail
+
+    from helpline.notifications.models import OutboundEmail
+
+    ticket = _receive(mailbox, build_email(message_id="<first@example.test>")).ticket
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        tickets.ticket_reply(actor=desk.agent1, ticket=ticket, body="Try turning it off.")
+    sent = OutboundEmail.objects.filter(ticket=ticket).order_by("id").last()
+    assert sent is not None, "the agent's reply was not sent to the customer"
+    assert sent.message_id and len(django_mail.outbox) >= 1
+    reply = _receive(
+        mailbox,
+        build_email(subject="Thanks", in_reply_to=f"<{sent.message_id}>", body="Done, thanks"),
+    )
+    assert reply.ticket == ticket
+    assert ticket.messages.count() == 3
