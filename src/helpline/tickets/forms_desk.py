@@ -1,4 +1,4 @@
-"""Forms of the agent desk's queue: filters, saved views, bulk actions, custom fields."""
+"""Forms of the agent desk's queue: saved views, bulk actions, custom fields."""
 
 from __future__ import annotations
 
@@ -7,35 +7,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from helpline.tickets.models import Channel, CustomField, Priority, Status
-
-
-class FilterForm(forms.Form):
-    """The queue's ad-hoc filters: the API's names, so they can be saved as a view."""
-
-    q = forms.CharField(label=_("Text"), required=False, max_length=500)
-    status = forms.MultipleChoiceField(
-        label=_("Status"),
-        required=False,
-        choices=Status.choices,
-        widget=forms.CheckboxSelectMultiple,
-    )
-    priority = forms.MultipleChoiceField(
-        label=_("Priority"),
-        required=False,
-        choices=[(p.key, p.label) for p in Priority],
-        widget=forms.CheckboxSelectMultiple,
-    )
-    team = forms.ChoiceField(label=_("Team"), required=False, choices=())
-    tag = forms.CharField(label=_("Tag"), required=False, max_length=50)
-    channel = forms.ChoiceField(
-        label=_("Channel"), required=False, choices=[("", "—"), *Channel.choices]
-    )
-    unassigned = forms.BooleanField(label=_("Unassigned only"), required=False)
-
-    def __init__(self, *args: Any, teams: list[tuple[str, str]], **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.fields["team"].choices = [("", "—"), *teams]  # type: ignore[attr-defined]
+from helpline.tickets.models import CustomField, Priority, Status
 
 
 class SavedViewForm(forms.Form):

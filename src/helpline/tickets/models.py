@@ -165,6 +165,8 @@ class Ticket(models.Model):
             models.Index(fields=["requester", "-updated_at"], name="ticket_requester"),
             models.Index(fields=["organization", "-updated_at"], name="ticket_org"),
             models.Index(fields=["priority", "-updated_at"], name="ticket_priority"),
+            # the desk's "sort by priority" keyset (priority, id)
+            models.Index(fields=["priority", "id"], name="ticket_priority_id"),
             models.Index(fields=["sla_due_at"], name="ticket_sla_due"),
         ]
         constraints = [

@@ -26,7 +26,7 @@ LIST_FILTERS = ("status", "priority")
 INT_FILTERS = ("team", "assignee", "organization", "requester", "category")
 DATE_FILTERS = ("created_after", "created_before", "updated_after", "updated_before")
 TEXT_FILTERS = ("channel", "tag", "q")
-SORT_KEYS = ("number", "subject", "status", "priority", "updated", "created")
+SORT_KEYS = ("number", "priority", "updated", "created")
 
 
 def _invalid(name: str) -> ValidationError:
