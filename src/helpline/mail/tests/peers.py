@@ -4,19 +4,53 @@ from __future__ import annotations
 
 import grp
 import imaplib
+import json
 import os
 import pwd
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs
 
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 USER = "support@helpline.test"
 PASSWORD = "imap-test-password"
+TOKEN = "ya29.test-oauth2-access-token"
+
+
+class Introspection(BaseHTTPRequestHandler):
+    """A token introspection endpoint (RFC 7662) that knows one access token."""
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        form = parse_qs(self.rfile.read(length).decode())
+        active = form.get("token") == [TOKEN]
+        body = json.dumps({"active": active, "username": USER} if active else {"active": False})
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def log_message(self, format: str, *args: object) -> None:
+        return
+
+
+@contextmanager
+def introspection_server() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Introspection)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/introspect"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def free_port() -> int:
@@ -33,11 +67,30 @@ def _mail_owner() -> tuple[int, int]:
     return entry.pw_uid, entry.pw_gid
 
 
-def _config(root: Path, port: int) -> str:
+def _oauth2(root: Path, introspection_url: str | None) -> tuple[str, str]:
+    """Dovecot's oauth2 passdb, asking a token introspection endpoint (RFC 7662)."""
+    if not introspection_url:
+        return "plain login", ""
+    (root / "oauth2.conf.ext").write_text(
+        f"introspection_mode = post\nintrospection_url = {introspection_url}\n"
+        "username_attribute = username\nactive_attribute = active\nactive_value = true\n"
+        "force_introspection = yes\n"
+    )
+    passdb = f"""
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {root}/oauth2.conf.ext
+}}"""
+    return "plain login xoauth2 oauthbearer", passdb
+
+
+def _config(root: Path, port: int, introspection_url: str | None = None) -> str:
     uid, gid = _mail_owner()
     me = pwd.getpwuid(os.getuid()).pw_name
     group = grp.getgrgid(os.getgid()).gr_name
     login_user = "dovenull" if os.getuid() == 0 else me
+    mechanisms, oauth_passdb = _oauth2(root, introspection_url)
     return f"""
 base_dir = {root}/run
 state_dir = {root}/state
@@ -46,7 +99,7 @@ protocols = imap
 listen = 127.0.0.1
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 default_internal_user = {me}
 default_internal_group = {group}
 default_login_user = {login_user}
@@ -54,8 +107,9 @@ mail_location = maildir:{root}/mail/%n
 first_valid_uid = 0
 passdb {{
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u {root}/passwd
-}}
+}}{oauth_passdb}
 userdb {{
   driver = static
   args = uid={uid} gid={gid} home={root}/home/%n
@@ -79,7 +133,7 @@ namespace inbox {{
 
 
 @contextmanager
-def dovecot(root: Path) -> Iterator[int]:
+def dovecot(root: Path, introspection_url: str | None = None) -> Iterator[int]:
     """Start dovecot with its own config under `root` on a free port; yield the port."""
     port = free_port()
     uid, gid = _mail_owner()
@@ -90,7 +144,7 @@ def dovecot(root: Path) -> Iterator[int]:
             os.chown(root / sub, uid, gid)
     (root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
     config = root / "dovecot.conf"
-    config.write_text(_config(root, port))
+    config.write_text(_config(root, port, introspection_url))
     process = subprocess.Popen([DOVECOT, "-F", "-c", str(config)])  # noqa: S603
     try:
         for _ in range(100):

@@ -86,6 +86,25 @@ def test_imap_poller_moves_processed_mail(desk: Any, imap_port: int) -> None:
     assert InboundEmail.objects.get().state == "processed"
 
 
+def test_imap_xoauth2_login(desk: Any) -> None:
+    if not Path(peers.DOVECOT).exists():
+        pytest.skip("dovecot-imapd is not installed (apt-get install dovecot-imapd)")
+    root = Path(tempfile.mkdtemp(prefix="helpline-dovecot-"))
+    try:
+        with peers.introspection_server() as url, peers.dovecot(root, url) as port:
+            peers.append(port, build_email(subject="oauth"))
+            mailbox = _imap_mailbox(port, imap_auth=Mailbox.Auth.XOAUTH2)
+            services.mailbox_set_imap_secret(mailbox=mailbox, secret=peers.TOKEN)
+            assert _poll(mailbox) == 1, mailbox.last_error
+            services.mailbox_set_imap_secret(mailbox=mailbox, secret="expired-token")
+            peers.append(port, build_email(subject="oauth 2"))
+            assert _poll(mailbox) == 0
+            assert mailbox.last_error.startswith("connect")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    assert InboundEmail.objects.get().subject == "oauth"
+
+
 def test_imap_wrong_password_is_recorded(desk: Any, imap_port: int) -> None:
     mailbox = _imap_mailbox(imap_port)
     services.mailbox_set_imap_secret(mailbox=mailbox, secret="wrong")
