@@ -251,7 +251,12 @@ EMAIL_PORT = int(os.environ.get("HELPLINE_SMTP_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("HELPLINE_SMTP_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("HELPLINE_SMTP_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("HELPLINE_SMTP_STARTTLS", False)
+EMAIL_USE_SSL = env_bool("HELPLINE_SMTP_SSL", False)
+EMAIL_TIMEOUT = int(os.environ.get("HELPLINE_SMTP_TIMEOUT", "30"))
 DEFAULT_FROM_EMAIL = os.environ.get("HELPLINE_FROM_EMAIL", "support@helpline.localhost")
+# Outbound e-mail retries (helpline.notifications): delays base, 2x base, 4x base ...
+HELPLINE_MAIL_RETRY_BASE_SECONDS = int(os.environ.get("HELPLINE_MAIL_RETRY_BASE_SECONDS", "60"))
+HELPLINE_MAIL_MAX_ATTEMPTS = int(os.environ.get("HELPLINE_MAIL_MAX_ATTEMPTS", "8"))
 
 LOGGING = {
     "version": 1,

@@ -36,10 +36,11 @@ def inbound_message_ids(ticket_id: int) -> list[str]:
     return [str(value).strip("<>") for value in lookup(ticket_id) if value]
 
 
-def customer_link(ticket: Any) -> str:
-    """A link for the requester to follow the ticket (signed, no password), else the portal."""
+def customer_link(ticket: Any, recipient: Any) -> str:
+    """For the requester, a signed link to follow the ticket without a password; for
+    anyone else (people in Cc), the portal page, which asks them to sign in."""
     follow = _function("helpline.accounts.selfservice", "follow_link")
-    if follow is not None:
+    if follow is not None and recipient.pk == ticket.requester_id:
         return str(follow(ticket))
     return f"{settings.BASE_URL}{reverse('tickets:portal_request', args=[ticket.pk])}"
 

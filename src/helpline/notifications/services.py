@@ -243,15 +243,22 @@ def new_message_id(address: str) -> str:
     return make_msgid(domain=_domain(address)).strip("<>")
 
 
-def thread_ids(ticket: Ticket) -> tuple[str, list[str]]:
-    """(In-Reply-To, References) for a new e-mail on the ticket: the customer's latest
-    received e-mail, else our latest one; References all of them, the first kept."""
-    ours = list(
-        OutboundEmail.objects.filter(ticket=ticket)
-        .exclude(status=OutboundEmail.Status.FAILED)
-        .order_by("created_at", "id")
-        .values_list("message_id", flat=True)
+CUSTOMER_KINDS = (Kind.REPLY, Kind.TICKET_RECEIVED, Kind.SOLVED)
+AGENT_KINDS = (Kind.ASSIGNED, Kind.CUSTOMER_REPLIED)
+
+
+def thread_ids(ticket: Ticket, *, kind: str, dedupe: str = "") -> tuple[str, list[str]]:
+    """(In-Reply-To, References) for a new e-mail of `kind` on the ticket: the customer's
+    latest received e-mail, else our latest one to the same audience (customers or agents;
+    copies of the same event to other people are not answers); References all of them,
+    the first kept."""
+    audience = CUSTOMER_KINDS if kind in CUSTOMER_KINDS else AGENT_KINDS
+    rows = OutboundEmail.objects.filter(ticket=ticket, kind__in=audience).exclude(
+        status=OutboundEmail.Status.FAILED
     )
+    if dedupe:
+        rows = rows.exclude(dedupe_key__startswith=f"{dedupe}:")
+    ours = list(rows.order_by("created_at", "id").values_list("message_id", flat=True))
     theirs = peers.inbound_message_ids(ticket.pk)
     references: list[str] = []
     for value in [*theirs, *ours]:
@@ -316,12 +323,12 @@ def queue_email(
         "ticket": ticket,
         "recipient": recipient,
         "message": ticket_message,
-        "link": peers.agent_link(ticket) if is_staff else peers.customer_link(ticket),
+        "link": peers.agent_link(ticket) if is_staff else peers.customer_link(ticket, recipient),
         "site_url": settings.BASE_URL,
         **(context or {}),
     }
     rendered = render(kind=kind, language=template_language(recipient), context=data)
-    in_reply_to, references = thread_ids(ticket)
+    in_reply_to, references = thread_ids(ticket, kind=kind, dedupe=dedupe)
     headers = {"X-Helpline-Ticket": str(ticket.pk)}
     if AUTO_SUBMITTED[kind]:
         headers["Auto-Submitted"] = AUTO_SUBMITTED[kind]

@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.conf import settings
+from django.test import Client
 
 from helpline.core import events
 from helpline.core.models import OutboxEvent, ReceiverRun
@@ -39,9 +41,12 @@ def test_customer_journey_received_reply_solved(desk: Any, smtp_peer: Any, commi
     assert solved["Auto-Submitted"] == "auto-generated"
     assert solved["X-Auto-Response-Suppress"] == "All"
     assert reply["Auto-Submitted"] is None
-    # The follow link of the received notification opens the request on the portal.
+    # The received notification carries the link to follow the request without a password.
     text = received.get_body(preferencelist=("plain",)).get_content()
-    assert f"/requests/{ticket.pk}/" in text
+    link = next(word for word in text.split() if f"/requests/{ticket.pk}/follow/" in word)
+    page = Client().get(link.removeprefix(settings.BASE_URL))
+    assert page.status_code == 200
+    assert "Flickers" in page.content.decode()
     # Solved threads under the conversation too.
     assert solved["In-Reply-To"] == reply["Message-ID"]
 
@@ -162,3 +167,22 @@ def test_inactive_and_staff_requesters_get_no_customer_mail(
     with committed():
         tickets.ticket_create(actor=desk.agent1, requester=desk.dave, subject="Old", body="x")
     assert smtp_peer.raw == []
+
+
+def test_people_in_cc_get_replies_without_the_requesters_follow_link(
+    desk: Any, smtp_peer: Any, committed: Any
+) -> None:
+    with committed():
+        ticket = tickets.ticket_create(actor=desk.alice, subject="Badge", body="Lost")
+        tickets.ticket_watch(actor=desk.agent1, ticket=ticket, user=desk.bob)
+    with committed():
+        tickets.ticket_reply(actor=desk.agent1, ticket=ticket, body="New badge is ready")
+
+    to_alice, to_bob = smtp_peer.messages[1:]
+    assert (to_alice["To"], to_bob["To"]) == ("alice@acme.test", "bob@acme.test")
+    assert "/follow/" in to_alice.get_body(("plain",)).get_content()
+    bob_text = to_bob.get_body(("plain",)).get_content()
+    assert "/follow/" not in bob_text
+    assert f"/requests/{ticket.pk}/" in bob_text
+    # Both copies thread under the same conversation.
+    assert to_alice["In-Reply-To"] == to_bob["In-Reply-To"] == smtp_peer.messages[0]["Message-ID"]
