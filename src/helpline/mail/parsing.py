@@ -590,8 +590,12 @@ def parse_headers_only(raw: bytes) -> ParsedEmail:
     """What the headers say (for a message too large to parse whole)."""
     from email.parser import BytesHeaderParser
 
+    head = raw[:262144]
+    ends = [at for at in (head.find(b"\r\n\r\n"), head.find(b"\n\n")) if at >= 0]
+    if ends:
+        head = head[: min(ends) + 2]
     try:
-        msg = BytesHeaderParser().parsebytes(raw[:262144])
+        msg = BytesHeaderParser().parsebytes(head)
     except Exception:
         return ParsedEmail(defects=["unparseable"])
     parsed = ParsedEmail()

@@ -121,9 +121,16 @@ def process_inbound(inbound_id: int) -> InboundEmail | None:
 
     Safe to call any number of times: a processed or rejected row is left alone."""
     with transaction.atomic():
-        row = InboundEmail.objects.select_for_update().filter(pk=inbound_id).first()
-        if row is None or row.state in FINAL_STATES:
-            return row
+        row = (
+            InboundEmail.objects.select_for_update()
+            .only("id", "state", "attempts")
+            .filter(pk=inbound_id)
+            .first()
+        )
+        if row is None:
+            return None
+        if row.state in FINAL_STATES:
+            return InboundEmail.objects.get(pk=inbound_id)
         row.attempts += 1
         row.state = State.PROCESSING
         row.save(update_fields=["attempts", "state", "updated_at"])
