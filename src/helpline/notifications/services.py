@@ -295,7 +295,17 @@ def skip_reason(*, user: User, kind: str, identity: SenderIdentity | None) -> st
         return "user_off"
     if peers.is_failing(user.email):
         return "failing_address"
+    if _is_own_address(user.email):
+        return "own_address"
     return ""
+
+
+def _is_own_address(address: str) -> bool:
+    """Mail to one of our own sender addresses would come back in as a new message (a loop)."""
+    address = address.strip().lower()
+    if address == _sender(None)[1].strip().lower():
+        return True
+    return SenderIdentity.objects.filter(address__iexact=address).exists()
 
 
 def queue_email(

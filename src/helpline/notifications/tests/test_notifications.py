@@ -186,3 +186,62 @@ def test_people_in_cc_get_replies_without_the_requesters_follow_link(
     assert f"/requests/{ticket.pk}/" in bob_text
     # Both copies thread under the same conversation.
     assert to_alice["In-Reply-To"] == to_bob["In-Reply-To"] == smtp_peer.messages[0]["Message-ID"]
+
+
+def test_no_mail_to_our_own_addresses(desk: Any, smtp_peer: Any, committed: Any) -> None:
+    from helpline.accounts import services as accounts
+
+    services.sender_identity_save(actor=desk.admin, name="L1", address="l1@helpline.test")
+    loops = [
+        accounts.user_create(actor=None, email=address, display_name="Loop")
+        for address in ("support@helpline.test", "L1@helpline.test")
+    ]
+    with committed():
+        for person in loops:
+            tickets.ticket_create(actor=person, subject="Looping", body="x")
+    assert smtp_peer.raw == []
+    assert not OutboundEmail.objects.exists()
+
+
+def test_addresses_the_inbound_app_marks_failing_get_no_mail(
+    desk: Any, smtp_peer: Any, committed: Any, monkeypatch: Any
+) -> None:
+    """The contract with inbound mail: `helpline.mail.selectors.is_failing(address)`."""
+    import helpline.mail.selectors
+
+    monkeypatch.setattr(
+        helpline.mail.selectors,
+        "is_failing",
+        lambda address: address == "bob@acme.test",
+        raising=False,
+    )
+    with committed():
+        tickets.ticket_create(actor=desk.bob, subject="Bounced before", body="x")
+        tickets.ticket_create(actor=desk.alice, subject="Fine", body="y")
+    assert [str(mail["To"]) for mail in smtp_peer.messages] == ["alice@acme.test"]
+
+
+def test_replies_answer_the_customers_latest_email_when_inbound_ids_are_known(
+    desk: Any, smtp_peer: Any, committed: Any, monkeypatch: Any
+) -> None:
+    """The contract with inbound mail: `inbound_message_ids(ticket_id)`, oldest first."""
+    import helpline.mail.selectors
+
+    monkeypatch.setattr(
+        helpline.mail.selectors,
+        "inbound_message_ids",
+        lambda ticket_id: ["<first@acme.test>", "second@acme.test"],
+        raising=False,
+    )
+    with committed():
+        ticket = tickets.ticket_create(actor=desk.alice, subject="Mail", body="x")
+    with committed():
+        tickets.ticket_reply(actor=desk.agent1, ticket=ticket, body="Answer")
+    received, reply = smtp_peer.messages
+    assert received["In-Reply-To"] == "<second@acme.test>"
+    assert reply["In-Reply-To"] == "<second@acme.test>"
+    assert reply["References"].split() == [
+        "<first@acme.test>",
+        "<second@acme.test>",
+        received["Message-ID"],
+    ]
