@@ -220,7 +220,8 @@ def visitor_request_create(
     attachments: Sequence[Any] = (),
 ) -> Any:
     """A request from someone who is not signed in: the contact address becomes (or finds)
-    the customer, and receives a link to follow the request without a password."""
+    the customer. The confirmation e-mail of the new ticket (notifications app, on
+    `TicketCreated`) carries `follow_link`, to follow the request without a password."""
     from helpline.tickets.services import ticket_create
 
     email = (email or "").strip()
@@ -241,8 +242,5 @@ def visitor_request_create(
             body=body,
             category=category,
             attachments=attachments,
-        )
-        _after_commit_mail(
-            customer, customer.email, "follow", ticket=ticket, link=follow_link(ticket)
         )
     return ticket

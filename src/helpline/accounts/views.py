@@ -54,7 +54,8 @@ def throttled(request: HttpRequest, scope: str, email: str = "") -> int | None:
     return max(waits) if waits else None
 
 
-def _too_many(request: HttpRequest, template: str, context: dict[str, Any], wait: int) -> Any:
+def too_many(request: HttpRequest, template: str, context: dict[str, Any], wait: int) -> Any:
+    """The page of a refused attempt: 429 with the reason and Retry-After."""
     context["throttle_error"] = _(
         "Too many attempts. Please wait %(seconds)s seconds and try again."
     ) % {"seconds": wait}
@@ -75,7 +76,7 @@ class LoginView(auth_views.LoginView):
         wait = throttled(request, "signin", request.POST.get("username", ""))
         if wait is not None:
             context = self.get_context_data(form=self.get_form_class()(request))
-            return _too_many(request, self.template_name, context, wait)
+            return too_many(request, self.template_name, context, wait)
         return super().post(request, *args, **kwargs)
 
 
@@ -145,7 +146,7 @@ def signup(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         wait = throttled(request, "signup", request.POST.get("email", ""))
         if wait is not None:
-            return _too_many(request, "accounts/signup.html", context, wait)
+            return too_many(request, "accounts/signup.html", context, wait)
         if form.is_valid():
             cleaned = form.cleaned_data
             try:
@@ -185,7 +186,7 @@ def magic_link_request(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         wait = throttled(request, "magic", request.POST.get("email", ""))
         if wait is not None:
-            return _too_many(request, "accounts/magic_link_request.html", context, wait)
+            return too_many(request, "accounts/magic_link_request.html", context, wait)
         if form.is_valid():
             selfservice.magic_link_send(email=form.cleaned_data["email"])
             return render(
@@ -226,7 +227,7 @@ class PasswordResetView(auth_views.PasswordResetView):
         wait = throttled(request, "reset", request.POST.get("email", ""))
         if wait is not None:
             context = self.get_context_data(form=self.get_form())
-            return _too_many(request, self.template_name, context, wait)
+            return too_many(request, self.template_name, context, wait)
         return super().post(request, *args, **kwargs)
 
 

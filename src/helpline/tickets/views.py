@@ -26,6 +26,7 @@ from django.views.decorators.http import require_POST
 
 from helpline.accounts import selfservice
 from helpline.accounts.models import Role, User
+from helpline.accounts.views import throttled, too_many
 from helpline.core.errors import DomainError, NotFound
 from helpline.core.middleware import AuthenticatedRequest
 from helpline.tickets import catalog, selectors, services
@@ -162,6 +163,12 @@ def portal_new(request: HttpRequest) -> HttpResponse:
     categories = category_choices(catalog.category_tree(actor=reader))
     form_class = RequestForm if user is not None else VisitorRequestForm
     form = form_class(request.POST or None, request.FILES or None, categories=categories)
+    context = {"form": form, "area": "new"}
+    if request.method == "POST" and user is None:
+        # Each request from a visitor sends an e-mail to the address given: rate-limited.
+        wait = throttled(request, "visitor", request.POST.get("email", ""))
+        if wait is not None:
+            return too_many(request, "tickets/portal/new.html", context, wait)
     if request.method == "POST" and form.is_valid():
         cleaned = form.cleaned_data
         try:
@@ -195,7 +202,7 @@ def portal_new(request: HttpRequest) -> HttpResponse:
                 _("Thank you. Your request #%(number)s is received.") % {"number": ticket.pk},
             )
             return HttpResponseRedirect(reverse("tickets:portal_request", args=[ticket.pk]))
-    return render(request, "tickets/portal/new.html", {"form": form, "area": "new"})
+    return render(request, "tickets/portal/new.html", context)
 
 
 def _portal_context(

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.core import mail
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.test import Client
+from django.test import Client, override_settings
 from django.urls import reverse
 
 from helpline.accounts import selfservice
@@ -17,6 +17,7 @@ from helpline.accounts.models import User
 from helpline.core.testing import PASSWORD
 from helpline.tickets import services
 from helpline.tickets.models import Message, Status, Ticket
+from helpline.tickets.services import AttachmentIn
 
 pytestmark = pytest.mark.django_db
 
@@ -134,6 +135,11 @@ def visitor_post(client: Client, commit: Any, **data: Any) -> Any:
         return client.post(reverse("tickets:portal_new"), payload)
 
 
+def follow_mails(address: str) -> list[Any]:
+    """The e-mails with a follow link sent to `address` (other apps may notify too)."""
+    return [m for m in mail.outbox if m.to == [address] and "/follow/" in str(m.body)]
+
+
 @pytest.fixture
 def commit(django_capture_on_commit_callbacks: Any) -> Any:
     return lambda: django_capture_on_commit_callbacks(execute=True)
@@ -163,9 +169,9 @@ def test_visitor_request_creates_the_customer_and_mails_a_follow_link(
     assert ticket.requester == zoe and ticket.organization == desk.acme
     assert not zoe.has_usable_password()
     # And the contact address receives a link that opens the request without a password
-    assert mail.outbox[-1].to == [zoe.email]
-    assert f"#{ticket.pk}" in mail.outbox[-1].subject
-    path = "/" + re.findall(r"https?://\S+", str(mail.outbox[-1].body))[0].split("/", 3)[3]
+    (message,) = follow_mails(zoe.email)
+    assert f"#{ticket.pk}" in message.subject
+    path = "/" + re.findall(r"https?://\S+/follow/\S+", str(message.body))[0].split("/", 3)[3]
     visitor = Client()
     page = visitor.get(path).content.decode()
     assert "The card is refused." in page and "card.png" in page
@@ -200,6 +206,17 @@ def test_visitor_cannot_use_a_desk_address(desk: Any, commit: Any) -> None:
     response = visitor_post(Client(), commit, email=desk.agent1.email)
     assert "This address belongs to a desk account." in response.content.decode()
     assert not Ticket.objects.filter(subject="Cannot pay").exists()
+
+
+def test_visitor_requests_are_rate_limited(desk: Any, commit: Any) -> None:
+    with override_settings(HELPLINE_SIGNIN_RATE_LIMIT="2/300"):
+        for _ in range(2):
+            visitor_post(Client(), commit, email="flood@example.test")
+        refused = visitor_post(Client(), commit, email="flood@example.test")
+    assert refused.status_code == 429
+    assert "Too many attempts" in refused.content.decode()
+    assert Ticket.objects.filter(subject="Cannot pay").count() == 2
+    assert len(follow_mails("flood@example.test")) == 2
 
 
 def test_follow_link_opens_only_its_own_request(desk: Any, ticket: Ticket) -> None:
@@ -243,7 +260,12 @@ def test_follow_page_query_budget(
     desk: Any, ticket: Ticket, count: int, django_assert_max_num_queries: Any
 ) -> None:
     for index in range(count):
-        services.ticket_reply(actor=desk.agent1, ticket=ticket, body=f"Answer {index}")
+        services.ticket_reply(
+            actor=desk.agent1,
+            ticket=ticket,
+            body=f"Answer {index}",
+            attachments=[AttachmentIn(f"log{index}.txt", "text/plain", b"lines")],
+        )
     with django_assert_max_num_queries(8):
         response = Client().get(follow_path(ticket))
     assert response.content.decode().count('class="msg') == count + 1
