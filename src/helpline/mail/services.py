@@ -290,17 +290,17 @@ def _duplicate(row: InboundEmail) -> _Outcome | None:
     first = (
         InboundEmail.objects.filter(message_id=row.message_id, ticket_message__isnull=False)
         .exclude(pk=row.pk)
-        .select_related("ticket", "ticket_message")
         .order_by("id")
+        .values_list("pk", "ticket_id", "ticket_message_id")
         .first()
     )
     if first is None:
         return None
     return _Outcome(
         State.PROCESSED,
-        detail=_("Same message as inbound e-mail %d.") % first.pk,
-        ticket=first.ticket,
-        message=first.ticket_message,
+        detail=_("Same message as inbound e-mail %d.") % first[0],
+        ticket=Ticket.objects.filter(pk=first[1]).first(),
+        message=Message.objects.filter(pk=first[2]).first(),
     )
 
 
