@@ -22,6 +22,7 @@ urlpatterns = [
         views.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
+    path("account/password/", views.PasswordChangeView.as_view(), name="password_change"),
     path("account/language/", views.set_language, name="language"),
     path("account/settings/", views.preferences, name="settings"),
 ]

@@ -237,3 +237,38 @@ def test_account_pages_render_with_labels(desk: Any, name: str) -> None:
     assert inputs
     for input_id in inputs:
         assert f'for="{input_id}"' in body
+
+
+def test_change_password_asks_for_the_old_one(desk: Any) -> None:
+    client = Client()
+    assert client.login(username=desk.alice.email, password=PASSWORD)
+    url = reverse("accounts:password_change")
+    assert 'name="old_password"' in client.get(url).content.decode()
+    wrong = client.post(
+        url,
+        {"old_password": "nope", "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+    assert wrong.status_code == 200 and "errorlist" in wrong.content.decode()
+    done = client.post(
+        url,
+        {"old_password": PASSWORD, "new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+    assert done["Location"] == reverse("accounts:settings")
+    assert Client().login(username=desk.alice.email, password=NEW_PASSWORD)
+
+
+def test_customer_without_a_password_sets_one_after_a_magic_link(desk: Any) -> None:
+    from helpline.accounts import services
+
+    customer = services.user_create(actor=None, email="linkonly@example.test")
+    client = Client()
+    client.post(reverse("accounts:magic_link", args=[selfservice.magic_link_token(customer)]))
+    settings_page = client.get(reverse("accounts:settings")).content.decode()
+    assert "Set a password" in settings_page
+    page = client.get(reverse("accounts:password_change")).content.decode()
+    assert 'name="old_password"' not in page
+    client.post(
+        reverse("accounts:password_change"),
+        {"new_password1": NEW_PASSWORD, "new_password2": NEW_PASSWORD},
+    )
+    assert Client().login(username=customer.email, password=NEW_PASSWORD)

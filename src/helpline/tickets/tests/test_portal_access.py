@@ -269,3 +269,63 @@ def test_follow_page_query_budget(
     with django_assert_max_num_queries(8):
         response = Client().get(follow_path(ticket))
     assert response.content.decode().count('class="msg') == count + 1
+
+
+@pytest.mark.parametrize(
+    ("who", "status", "shows"),
+    [
+        ("anonymous", 200, "How can we help?"),
+        ("alice", 200, "Printer on fire"),
+        ("bob", 200, "Printer on fire"),
+        ("carol", 200, "No requests here."),
+        ("agent1", 302, None),
+    ],
+)
+def test_portal_home_matrix(
+    desk: Any, ticket: Ticket, who: str, status: int, shows: str | None
+) -> None:
+    client = Client() if who == "anonymous" else client_for(getattr(desk, who))
+    response = client.get(reverse("tickets:portal"))
+    assert response.status_code == status
+    if shows is None:
+        assert response["Location"] == reverse("tickets:desk")
+    else:
+        body = response.content.decode()
+        assert shows in body
+        if who in ("anonymous", "carol"):
+            assert "Printer on fire" not in body
+
+
+@pytest.mark.parametrize(
+    ("who", "status", "asks_for_email"),
+    [("anonymous", 200, True), ("alice", 200, False), ("agent1", 302, None)],
+)
+def test_new_request_page_matrix(
+    desk: Any, who: str, status: int, asks_for_email: bool | None
+) -> None:
+    client = Client() if who == "anonymous" else client_for(getattr(desk, who))
+    response = client.get(reverse("tickets:portal_new"))
+    assert response.status_code == status
+    if asks_for_email is None:
+        assert response["Location"] == reverse("tickets:desk")
+    else:
+        assert ('name="email"' in response.content.decode()) is asks_for_email
+
+
+@pytest.mark.parametrize(
+    ("who", "status"),
+    [("anonymous", 302), ("alice", 200), ("bob", 200), ("carol", 404), ("agent1", 200)],
+)
+def test_attachment_download_matrix(desk: Any, who: str, status: int) -> None:
+    ticket = services.ticket_create(
+        actor=desk.alice,
+        subject="With a file",
+        body="See attached.",
+        attachments=[AttachmentIn("photo.jpg", "image/jpeg", b"\xff\xd8\xff")],
+    )
+    attachment = ticket.messages.get().attachments.get()
+    client = Client() if who == "anonymous" else client_for(getattr(desk, who))
+    response = client.get(reverse("tickets:attachment", args=[attachment.pk]))
+    assert response.status_code == status
+    if status == 200:
+        assert b"".join(response.streaming_content) == b"\xff\xd8\xff"  # type: ignore[attr-defined]
