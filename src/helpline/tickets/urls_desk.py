@@ -7,6 +7,7 @@ from helpline.tickets import views_admin, views_desk
 urlpatterns = [
     path("desk/", views_desk.desk_queue, name="desk"),
     path("desk/bulk/", views_desk.desk_bulk, name="desk_bulk"),
+    path("desk/queue-tools/", views_desk.desk_queue_tools, name="desk_queue_tools"),
     path("desk/search/", views_desk.desk_search, name="desk_search"),
     path("desk/views/", views_desk.desk_view_save, name="desk_view_save"),
     path("desk/views/<int:view_id>/delete/", views_desk.desk_view_delete, name="desk_view_delete"),

@@ -209,7 +209,6 @@ def desk_queue(request: AuthenticatedRequest) -> HttpResponse:
         )
     except InvalidCursor:
         page = paginate(tickets, PageParams(limit=PAGE_SIZE), order_by=order_by)
-    teams = _team_choices(actor)
     context = {
         "area": "desk",
         "desk_section": "queue",
@@ -225,21 +224,44 @@ def desk_queue(request: AuthenticatedRequest) -> HttpResponse:
         "columns": _columns(sort),
         "filters_json": json.dumps(combined),
         "filter_error": error,
-        "chosen": {
-            **extra,
-            "team": str(extra.get("team", "")),
-            "status": extra.get("status", []),
-            "priority": extra.get("priority", []),
-        },
         "filtered": bool(extra),
-        "status_choices": Status.choices,
-        "priority_choices": [(p.key, p.label) for p in Priority],
-        "channel_choices": Channel.choices,
-        "team_choices": teams,
-        "agent_choices": _agent_choices(actor),
-        "bulk_actions": BulkForm.ACTIONS,
     }
     return render(request, "tickets/desk/queue.html", context)
+
+
+@staff_only
+def desk_queue_tools(request: AuthenticatedRequest) -> HttpResponse:
+    """The queue's filter form or bulk-action controls, loaded when first opened (HTMX), so
+    the queue page itself stays a handful of queries and a short render."""
+    actor = request.user
+    part = request.GET.get("part")
+    context: dict[str, Any] = {
+        "status_choices": Status.choices,
+        "priority_choices": [(p.key, p.label) for p in Priority],
+        "team_choices": _team_choices(actor),
+    }
+    if part == "bulk":
+        context.update(agent_choices=_agent_choices(actor), bulk_actions=BulkForm.ACTIONS)
+        return render(request, "tickets/desk/_queue_bulk.html", context)
+    if part != "filters":
+        raise Http404
+    try:
+        chosen = _request_filters(request)
+    except ValidationError:
+        chosen = {}
+    sort = request.GET.get("sort", "")
+    context.update(
+        queue=request.GET.get("view") or "mine",
+        sort=sort if sort.lstrip("-") in SORTS else "",
+        channel_choices=Channel.choices,
+        chosen={
+            **chosen,
+            "team": str(chosen.get("team", "")),
+            "status": chosen.get("status", []),
+            "priority": chosen.get("priority", []),
+        },
+    )
+    return render(request, "tickets/desk/_queue_filters.html", context)
 
 
 # --- desk: saved views ----------------------------------------------------------------------

@@ -197,6 +197,21 @@ def test_bulk_needs_the_action_parameter_and_csrf(desk: Any) -> None:
     assert client_for(desk.alice).post(BULK, {"ids": [ticket.pk]}).status_code == 404
 
 
+def test_queue_tools_load_on_demand_with_the_current_filters(desk: Any) -> None:
+    client = client_for(desk.agent1)
+    tools = reverse("tickets:desk_queue_tools")
+    queue = client.get(QUEUE, {"view": "team", "priority": "urgent"}).content.decode()
+    assert 'hx-trigger="load"' in queue  # a filtered queue shows its filters at once
+    filters = client.get(tools, {"part": "filters", "view": "team", "priority": "urgent"})
+    body = filters.content.decode()
+    assert filters.status_code == 200 and "<html" not in body
+    assert 'value="urgent" checked' in body and 'name="view" value="team"' in body
+    bulk = client.get(tools, {"part": "bulk"}).content.decode()
+    assert 'name="action"' in bulk and "Ivan Second" in bulk and desk.l2.name in bulk
+    assert client.get(tools, {"part": "other"}).status_code == 404
+    assert client_for(desk.alice).get(tools, {"part": "bulk"}).status_code == 404
+
+
 # --- search ---------------------------------------------------------------------------------
 
 

@@ -54,6 +54,11 @@
     if (dialog && typeof dialog.showModal === "function" && !dialog.open) dialog.showModal();
   }
 
+  function openBulk() {
+    var bulk = document.getElementById("bulk-tools");
+    if (bulk && document.querySelector("#queue input[name=ids]:checked")) bulk.open = true;
+  }
+
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     if (event.key === "Escape" && event.target && event.target.id === "desk-search") {
@@ -83,8 +88,10 @@
       case "x": {
         var row = list[currentIndex(list)];
         var box = row && row.querySelector("input[name=ids]");
-        if (box) box.checked = !box.checked;
-        else handled = false;
+        if (box) {
+          box.checked = !box.checked;
+          openBulk();
+        } else handled = false;
         break;
       }
       case "/":
@@ -116,5 +123,6 @@
         box.checked = target.checked;
       });
     }
+    if (target.matches && target.matches("#queue input[name=ids], [data-select-all]")) openBulk();
   });
 })();
