@@ -15,6 +15,14 @@ class SavedViewForm(forms.Form):
     shared = forms.BooleanField(label=_("Share with all agents"), required=False)
 
 
+class AssignForm(forms.Form):
+    assignee = forms.ChoiceField(label=_("Assign to"), choices=())
+
+    def __init__(self, *args: Any, agents: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assignee"].choices = agents  # type: ignore[attr-defined]
+
+
 class BulkForm(forms.Form):
     """One action on the selected tickets; the parameter it needs depends on the action."""
 

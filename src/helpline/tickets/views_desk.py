@@ -44,7 +44,7 @@ from helpline.tickets.forms import (
     category_choices,
     to_attachments,
 )
-from helpline.tickets.forms_desk import BulkForm, CustomFieldsForm, SavedViewForm
+from helpline.tickets.forms_desk import AssignForm, BulkForm, CustomFieldsForm, SavedViewForm
 from helpline.tickets.models import Channel, Priority, Status, Ticket
 from helpline.tickets.selectors import TicketFilters
 from helpline.tickets.views import ACTIVE, DONE, PAGE_SIZE, _not_found
@@ -504,6 +504,16 @@ def _ticket_context(actor: User, ticket: Ticket) -> dict[str, Any]:
         ),
         "note_form": NoteForm(auto_id="note-%s"),
         "properties_form": properties,
+        "assign_form": AssignForm(
+            agents=[
+                (str(m.user.pk), m.user.name)
+                for team in teams
+                if team.pk == ticket.team_id
+                for m in team.teammembership_set.all()
+                if m.user.is_active and m.user.pk != ticket.assignee_id
+            ],
+            auto_id="assign-%s",
+        ),
         "transfer_form": TransferForm(
             teams=[(str(team.pk), team.name) for team in teams if team.pk != ticket.team_id],
             auto_id="transfer-%s",
@@ -600,6 +610,11 @@ def _act(request: HttpRequest, actor: User, ticket: Ticket, action: str) -> tupl
         _valid(fields_form)
         services.ticket_update(actor=actor, ticket=ticket, custom_fields=fields_form.values())
         return _("The ticket is updated."), None
+    if action == "assign":
+        cleaned = _valid(AssignForm(data, agents=_agent_choices(actor)))
+        assignee = selectors.user_for_actor(actor, int(cleaned["assignee"]))
+        services.ticket_assign(actor=actor, ticket=ticket, assignee=assignee)
+        return _("The ticket is assigned to %(name)s.") % {"name": assignee.name}, None
     if action == "assign_me":
         services.ticket_assign(actor=actor, ticket=ticket, assignee=actor)
         return _("The ticket is assigned to you."), None

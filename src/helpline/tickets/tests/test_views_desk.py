@@ -330,3 +330,26 @@ def test_ticket_page_query_budget(
     with django_assert_max_num_queries(22):
         response = client.get(desk_url(ticket))
     assert response.content.decode().count('class="msg') == count + 1
+
+
+def test_assign_to_an_agent_of_the_team(desk: Any) -> None:
+    ticket = new_ticket(desk)
+    services.ticket_transfer(actor=desk.admin, ticket=ticket, team=desk.l2)
+    client = client_for(desk.supervisor)
+    page = client.get(desk_url(ticket)).content.decode()
+    assert 'id="assign-assignee"' in page and "Ivan Second" in page
+    response = client.post(
+        action_url(ticket, "assign"), {"assignee": desk.agent2.pk}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200
+    ticket.refresh_from_db()
+    assert ticket.assignee == desk.agent2
+    entry = AuditEntry.objects.get(ticket=ticket, action="assigned")
+    assert entry.actor == desk.supervisor and entry.after == desk.agent2.pk
+    # an agent outside the ticket's team is refused with the reason, not a 500
+    refused = client.post(
+        action_url(ticket, "assign"), {"assignee": desk.finance.pk}, HTTP_HX_REQUEST="true"
+    )
+    assert refused.status_code == 422 and "not a member" in refused.content.decode()
+    ticket.refresh_from_db()
+    assert ticket.assignee == desk.agent2
