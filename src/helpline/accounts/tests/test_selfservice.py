@@ -196,6 +196,16 @@ def test_sign_in_is_rate_limited(desk: Any) -> None:
     assert "_auth_user_id" not in client.session
 
 
+def test_one_client_address_gets_ten_times_the_limit(desk: Any) -> None:
+    url = reverse("accounts:password_reset")
+    with override_settings(HELPLINE_SIGNIN_RATE_LIMIT="1/300"):
+        statuses = [
+            Client().post(url, {"email": f"person{index}@example.test"}).status_code
+            for index in range(11)
+        ]
+    assert statuses == [302] * 10 + [429]
+
+
 def test_magic_link_requests_are_rate_limited_per_address(desk: Any, commit: Any) -> None:
     url = reverse("accounts:magic_link_request")
     with override_settings(HELPLINE_SIGNIN_RATE_LIMIT="2/300"):
