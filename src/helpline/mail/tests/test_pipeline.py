@@ -253,3 +253,22 @@ def test_reply_to_mail_we_sent_threads_back(desk: Any, mailbox: Any) -> None:
     )
     assert reply.ticket == ticket
     assert ticket.messages.count() == 3
+
+
+def test_lost_or_failed_processing_is_picked_up_again(desk: Any, mailbox: Any) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from helpline.mail.tasks import retry_stale_inbound
+
+    stuck, _c = services.store_raw(mailbox=mailbox, raw=build_email(), source="test")
+    fresh, _c = services.store_raw(mailbox=mailbox, raw=build_email(), source="test")
+    poison, _c = services.store_raw(mailbox=mailbox, raw=build_email(), source="test")
+    old = timezone.now() - timedelta(minutes=5)
+    InboundEmail.objects.filter(pk=stuck.pk).update(state="processing", updated_at=old)
+    InboundEmail.objects.filter(pk=poison.pk).update(state="failed", attempts=5, updated_at=old)
+    assert services.stale_ids(older_than=timedelta(minutes=2)) == [stuck.pk]
+    retry_stale_inbound.call_local()
+    states = dict(InboundEmail.objects.values_list("pk", "state"))
+    assert states == {stuck.pk: "processed", fresh.pk: "received", poison.pk: "failed"}
