@@ -315,7 +315,6 @@ def queue_email(
     recipient: User,
     dedupe: str,
     ticket_message: Message | None = None,
-    context: dict[str, Any] | None = None,
 ) -> OutboundEmail | None:
     """Render and store one e-mail to `recipient`; deliver it after commit.
 
@@ -335,7 +334,6 @@ def queue_email(
         "message": ticket_message,
         "link": peers.agent_link(ticket) if is_staff else peers.customer_link(ticket, recipient),
         "site_url": settings.BASE_URL,
-        **(context or {}),
     }
     rendered = render(kind=kind, language=template_language(recipient), context=data)
     in_reply_to, references = thread_ids(ticket, kind=kind, dedupe=dedupe)
