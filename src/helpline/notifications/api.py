@@ -1,7 +1,8 @@
 """REST endpoints: a ticket's e-mail deliveries, my notification switches, sender identities.
 
 Routers (registered in helpline/api_urls.py):
-- `tickets`:    GET /tickets/{id}/deliveries (agents; same 404 as the ticket itself)
+- `tickets`:    GET /tickets/{id}/deliveries, POST /tickets/{id}/deliveries/{id}/retry
+                (agents; same 404 as the ticket itself)
 - `me`:         GET/PUT /me/notifications
 - `identities`: GET/POST /sender-identities, GET/PATCH /sender-identities/{id} (admins)
 """
@@ -41,6 +42,18 @@ def list_deliveries(request: HttpRequest, ticket_id: int) -> Any:
     actor = require_scope(request, "tickets:read")
     ticket = access_ticket(actor, ticket_id)
     return list(selectors.ticket_deliveries(actor=actor, ticket=ticket).order_by("id"))
+
+
+@tickets.post("/{int:ticket_id}/deliveries/{int:delivery_id}/retry", response=DeliveryOut)
+def retry_delivery(request: HttpRequest, ticket_id: int, delivery_id: int) -> Any:
+    """Send a failed or retrying e-mail again now (agents only); the answer shows the state
+    after the attempt was queued."""
+    actor = require_scope(request, "tickets:write")
+    ticket = access_ticket(actor, ticket_id)
+    row = selectors.ticket_deliveries(actor=actor, ticket=ticket).filter(pk=delivery_id).first()
+    if row is None:
+        raise NotFound(_("Delivery not found."))
+    return services.delivery_retry(actor=actor, outbound=row)
 
 
 @me.get("/notifications", response=NotificationsOut)

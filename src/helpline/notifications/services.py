@@ -488,3 +488,32 @@ def due_ids(*, now: datetime | None = None, limit: int = 500) -> list[int]:
         next_attempt_at__lte=now,
     )
     return list(rows.order_by("next_attempt_at").values_list("pk", flat=True)[:limit])
+
+
+def delivery_retry(*, actor: User, outbound: OutboundEmail) -> OutboundEmail:
+    """Send a failed or retrying e-mail again now (after fixing an SMTP account or the
+    customer's mailbox): agents only; the attempt runs after commit. A sent e-mail is
+    left as it is."""
+    if not actor.is_staff_member:
+        raise PermissionDenied(_("Only agents may do this."))
+    with transaction.atomic():
+        row = OutboundEmail.objects.select_for_update().get(pk=outbound.pk)
+        if row.status in (OutboundEmail.Status.SENT, OutboundEmail.Status.QUEUED):
+            return row
+        row.status = OutboundEmail.Status.RETRYING
+        row.next_attempt_at = timezone.now()
+        # One more attempt than the limit allows, without resetting the history.
+        row.attempts = min(row.attempts, max_attempts() - 1)
+        row.save(update_fields=["status", "next_attempt_at", "attempts", "updated_at"])
+        if row.ticket_id is not None:
+            AuditEntry.objects.create(
+                ticket_id=row.ticket_id,
+                actor=actor,
+                action="email_retried",
+                field="email",
+                after={"outbound": row.pk, "to": row.recipients, "kind": row.kind},
+            )
+        from helpline.notifications.tasks import send_outbound
+
+        transaction.on_commit(lambda: enqueue(send_outbound, row.pk))
+    return row

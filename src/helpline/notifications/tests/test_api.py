@@ -8,8 +8,14 @@ from typing import Any
 import pytest
 
 from helpline.core.api_testing import api_call
-from helpline.notifications.models import Kind, NotificationPreference, SenderIdentity
+from helpline.notifications.models import (
+    Kind,
+    NotificationPreference,
+    OutboundEmail,
+    SenderIdentity,
+)
 from helpline.tickets import services as tickets
+from helpline.tickets.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 
@@ -177,3 +183,40 @@ def test_only_admins_manage_sender_identities(client: Any, desk: Any) -> None:
     )
     api_call(client, "get", "/sender-identities", user=desk.alice, expect=403)
     api_call(client, "get", "/sender-identities/12345", user=desk.admin, expect=404)
+
+
+def test_agent_retries_a_failed_delivery_after_the_fix(
+    client: Any, desk: Any, smtp_peer: Any, committed: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    smtp_peer.answer_rcpt("550 5.7.1 Relaying denied")
+    ticket = _ticket_with_mail(desk, committed)
+    failed = OutboundEmail.objects.get(ticket=ticket, kind=Kind.REPLY)
+    assert failed.status == OutboundEmail.Status.FAILED
+    path = f"/tickets/{ticket.pk}/deliveries/{failed.pk}/retry"
+
+    api_call(client, "post", path, user=desk.alice, expect=403)
+    api_call(client, "post", path, user=desk.finance, expect=404)
+    other = tickets.ticket_create(actor=desk.bob, subject="Other", body="x")
+    api_call(
+        client,
+        "post",
+        f"/tickets/{other.pk}/deliveries/{failed.pk}/retry",
+        user=desk.agent1,
+        expect=404,
+    )
+
+    smtp_peer.answer_rcpt("")  # the relay was fixed
+    with django_capture_on_commit_callbacks(execute=True):
+        api_call(client, "post", path, user=desk.agent1, expect=200)
+
+    failed.refresh_from_db()
+    assert (failed.status, failed.attempts, failed.last_error) == (
+        OutboundEmail.Status.SENT,
+        2,
+        "",
+    )
+    assert [m["Message-ID"] for m in smtp_peer.messages] == [f"<{failed.message_id}>"]
+    assert AuditEntry.objects.filter(ticket=ticket, action="email_retried").count() == 1
+    body = api_call(client, "post", path, user=desk.agent1, expect=200).json()
+    assert body["status"] == "sent"  # a sent e-mail is not sent twice
+    assert len(smtp_peer.raw) == 1
