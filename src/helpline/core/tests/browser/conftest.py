@@ -21,8 +21,10 @@ DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
+    """One browser per test module: Playwright's loop must be gone before other modules'
+    tests (`async_to_sync` refuses to run in a thread with a running event loop)."""
     if not Path(CHROMIUM).exists():
         pytest.fail(
             f"Chromium is not at {CHROMIUM}: install Debian's `chromium` package "
