@@ -139,6 +139,23 @@ def test_smtp_intake_stores_before_250(desk: Any) -> None:
     assert row.ticket is not None and row.ticket.channel == "email"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_lmtp_intake(desk: Any) -> None:
+    from helpline.mail.intake import IntakeController
+
+    Mailbox.objects.create(address="billing@helpline.test", way=Mailbox.Way.INTAKE)
+    port = peers.free_port()
+    controller = IntakeController("127.0.0.1", port, lmtp=True)
+    controller.start()
+    try:
+        with smtplib.LMTP("127.0.0.1", port) as client:
+            client.sendmail("carol@globex.test", ["billing@helpline.test"], build_email())
+    finally:
+        controller.stop()
+    row = InboundEmail.objects.get()
+    assert (row.mailbox.address, row.state) == ("billing@helpline.test", "processed")
+
+
 def _post(client: Any, mailbox: str, raw: bytes, **headers: str) -> Any:
     return client.post(
         f"/api/v1/mail/inbound/{mailbox}",
