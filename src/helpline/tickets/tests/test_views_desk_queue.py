@@ -9,8 +9,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from helpline.core.testing import PASSWORD
-from helpline.tickets import saved_views, services
+from helpline.core.testing import PASSWORD, EventCapture
+from helpline.tickets import events, saved_views, services
 from helpline.tickets.models import AuditEntry, SavedView, Status, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -119,6 +119,7 @@ def test_bulk_assign_status_priority_and_tag_go_through_the_services(desk: Any) 
     tickets = [new_ticket(desk, f"Bulk {index}") for index in range(3)]
     ids = [t.pk for t in tickets]
     client = client_for(desk.agent1)
+    captured = EventCapture()  # the bulk actions' events from here on
     for data in (
         {"action": "assign", "assignee": "me"},
         {"action": "priority", "priority": "high"},
@@ -138,6 +139,12 @@ def test_bulk_assign_status_priority_and_tag_go_through_the_services(desk: Any) 
             )
         )
         assert {"assigned", "field_changed", "status_changed"} <= actions
+    # one event per ticket and action, exactly as the single actions emit them
+    for event_cls in (events.Assigned, events.FieldsChanged, events.StatusChanged):
+        payloads = captured.of(event_cls)
+        assert sorted(p["ticket_id"] for p in payloads) == sorted(
+            ids * (2 if event_cls is events.FieldsChanged else 1)
+        )
 
 
 def test_bulk_reports_errors_per_ticket_and_hides_invisible_ones(desk: Any) -> None:
@@ -210,6 +217,41 @@ def test_queue_tools_load_on_demand_with_the_current_filters(desk: Any) -> None:
     assert 'name="action"' in bulk and "Ivan Second" in bulk and desk.l2.name in bulk
     assert client.get(tools, {"part": "other"}).status_code == 404
     assert client_for(desk.alice).get(tools, {"part": "bulk"}).status_code == 404
+
+
+def test_desk_permission_matrix(desk: Any) -> None:
+    ticket = new_ticket(desk, "Matrix")
+    view = saved_views.saved_view_create(actor=desk.agent1, name="Shared", filters={}, shared=True)
+    pages = [
+        QUEUE,
+        QUEUE + f"?view=saved-{view.pk}",
+        reverse("tickets:desk_ticket", args=[ticket.pk]),
+        SEARCH + "?q=matrix",
+        reverse("tickets:desk_queue_tools") + "?part=bulk",
+    ]
+    posts = [
+        BULK,
+        reverse("tickets:desk_view_save"),
+        reverse("tickets:desk_view_delete", args=[view.pk]),
+        reverse("tickets:desk_action", args=[ticket.pk, "note"]),
+    ]
+    anonymous, customer = Client(), client_for(desk.alice)
+    for url in pages + posts:
+        response = anonymous.post(url) if url in posts else anonymous.get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+        response = customer.post(url) if url in posts else customer.get(url)
+        assert response.status_code == 404, url
+    for user in (desk.agent1, desk.agent2, desk.supervisor, desk.admin):
+        client = client_for(user)
+        for url in pages:
+            expected = 404 if user == desk.agent2 and "/tickets/" in url else 200
+            assert client.get(url).status_code == expected, (user, url)
+    # the ticket is L1's: the L2 agent gets the same 404 as for a missing ticket
+    assert (
+        client_for(desk.agent2).get(reverse("tickets:desk_ticket", args=[999999])).status_code
+        == 404
+    )
+    assert SavedView.objects.filter(pk=view.pk).exists()
 
 
 # --- search ---------------------------------------------------------------------------------
