@@ -49,6 +49,11 @@
     return true;
   }
 
+  function closeResults() {
+    var results = document.getElementById("desk-search-results");
+    if (results) results.innerHTML = "";
+  }
+
   function openHelp() {
     var dialog = document.getElementById("shortcut-help");
     if (dialog && typeof dialog.showModal === "function" && !dialog.open) dialog.showModal();
@@ -62,6 +67,7 @@
   document.addEventListener("keydown", function (event) {
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     if (event.key === "Escape" && event.target && event.target.id === "desk-search") {
+      closeResults();
       event.target.blur();
       return;
     }
@@ -117,6 +123,7 @@
 
   document.addEventListener("click", function (event) {
     var target = event.target;
+    if (!(target.closest && target.closest(".desk-search"))) closeResults();
     if (target.closest && target.closest("[data-shortcut-help]")) openHelp();
     if (target.matches && target.matches("[data-select-all]")) {
       document.querySelectorAll("#queue input[name=ids]").forEach(function (box) {
