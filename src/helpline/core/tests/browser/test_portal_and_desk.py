@@ -42,10 +42,38 @@ UNLABELLED_CONTROLS = """() => [...document.querySelectorAll('input, select, tex
     .map(el => el.name || el.id)"""
 
 
+LOW_CONTRAST = """() => {
+  const rgb = c => (c.match(/[\\d.]+/g) || []).map(Number);
+  const lum = ([r, g, b]) => [r, g, b].map(v => {
+    v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4);
+  }).reduce((sum, v, i) => sum + v * [0.2126, 0.7152, 0.0722][i], 0);
+  const background = el => {
+    for (; el; el = el.parentElement) {
+      const c = rgb(getComputedStyle(el).backgroundColor);
+      if (c.length === 3 || c[3] > 0) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  return [...document.querySelectorAll('body *')]
+    .filter(el => el.offsetParent !== null && [...el.childNodes].some(
+      n => n.nodeType === 3 && n.textContent.trim()))
+    .map(el => {
+      const style = getComputedStyle(el);
+      const [a, b] = [lum(rgb(style.color)), lum(background(el))];
+      const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+      const large = parseFloat(style.fontSize) >= 24 ||
+        (parseFloat(style.fontSize) >= 18.66 && parseInt(style.fontWeight) >= 700);
+      return {text: el.textContent.trim().slice(0, 30), ratio, needed: large ? 3 : 4.5};
+    })
+    .filter(item => item.ratio < item.needed);
+}"""
+
+
 def check_accessible_and_narrow(page: Any) -> None:
-    """Every visible form control has a label, the first Tab reaches the skip link, and
-    the page fits a 360 px wide phone without sideways scrolling."""
+    """Every visible form control has a label, text meets WCAG AA contrast, the first Tab
+    reaches the skip link, and the page fits a 360 px wide phone without sideways scrolling."""
     assert page.evaluate(UNLABELLED_CONTROLS) == []
+    assert page.evaluate(LOW_CONTRAST) == []
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.classList.contains('skip-link')")
     page.set_viewport_size({"width": 360, "height": 740})
