@@ -195,10 +195,13 @@ def desk_queue(request: AuthenticatedRequest) -> HttpResponse:
     except ValidationError as exc:
         error, extra = exc.message, {}
     combined = {**base, **extra}
+    try:
+        filters = saved_views.to_ticket_filters(combined, actor=actor)
+    except ValidationError as exc:  # a saved view whose filters no longer validate
+        error, combined = exc.message, {}
+        filters = TicketFilters()
     sort, order_by = _sort(request.GET.get("sort"), default_sort)
-    tickets = selectors.ticket_list(
-        actor=actor, filters=saved_views.to_ticket_filters(combined, actor=actor)
-    )
+    tickets = selectors.ticket_list(actor=actor, filters=filters)
     if key == "team":
         tickets = tickets.filter(team__in=actor.teams.values("pk"))
     try:

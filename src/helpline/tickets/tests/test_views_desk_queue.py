@@ -90,6 +90,13 @@ def test_private_views_stay_private_and_only_owners_delete(desk: Any) -> None:
     assert not SavedView.objects.filter(pk=view.pk).exists()
 
 
+def test_a_stored_view_with_stale_filters_shows_an_error_not_a_500(desk: Any) -> None:
+    view = SavedView.objects.create(owner=desk.agent1, name="Old", filters={"colour": "red"})
+    response = client_for(desk.agent1).get(QUEUE, {"view": f"saved-{view.pk}"})
+    assert response.status_code == 200
+    assert "Unknown filter: colour." in response.content.decode()
+
+
 def test_saving_bad_filters_is_refused(desk: Any) -> None:
     client = client_for(desk.agent1)
     response = client.post(
