@@ -21,7 +21,7 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import pgettext_lazy
 from django.views.decorators.http import require_POST
 
 from helpline.accounts import selfservice
@@ -82,9 +82,9 @@ def _download(item: Any) -> HttpResponseBase:
 # --- portal ---------------------------------------------------------------------------------
 
 PORTAL_VIEWS: dict[str, tuple[Promise, list[str]]] = {
-    "open": (gettext_lazy("Open"), ACTIVE),
-    "solved": (gettext_lazy("Solved"), DONE),
-    "all": (gettext_lazy("All"), []),
+    "open": (pgettext_lazy("requests filter", "Open"), ACTIVE),
+    "solved": (pgettext_lazy("requests filter", "Solved"), DONE),
+    "all": (pgettext_lazy("requests filter", "All"), []),
 }
 
 
