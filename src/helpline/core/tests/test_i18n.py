@@ -145,3 +145,25 @@ def test_portal_dates_follow_language_and_time_zone(desk: Any, language: str, sh
     assert f'lang="{language}"' in body
     assert "2026-04-01T04:30:00+08:00" in body
     assert shown in body
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("template", ["verify", "account_exists", "magic_link", "password_reset"])
+@pytest.mark.parametrize("language", ["ru", "zh-hans"])
+def test_account_e_mails_have_no_english_left(desk: Any, template: str, language: str) -> None:
+    from helpline.accounts.mails import render_mail
+
+    context = {
+        "user": desk.alice,
+        "link": "https://help.example/x/",
+        "reset_link": "https://help.example/r/",
+        "minutes": 15,
+        "uid": "MQ",
+        "token": "set-password",
+    }
+    english = render_mail(language="en", template=template, context=context)
+    translated = render_mail(language=language, template=template, context=context)
+    assert translated[0] != english[0]
+    for line in english[1].splitlines():
+        if line.strip() and "://" not in line:
+            assert line not in translated[1], line
