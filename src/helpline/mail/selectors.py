@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from helpline.accounts.models import User
 from helpline.core.errors import NotFound
-from helpline.mail.models import InboundEmail
+from helpline.mail.models import InboundEmail, SenderStatus
 from helpline.tickets.access import visible_tickets
 from helpline.tickets.models import Attachment, Message
 
@@ -39,3 +39,20 @@ def inline_attachment(*, actor: User, inbound_id: int, content_id: str) -> Attac
     if attachment is None:
         raise NotFound()
     return attachment
+
+
+def is_failing(address: str) -> bool:
+    """True if bounces marked `address` as failing: we send it no more mail."""
+    return SenderStatus.objects.filter(address=address.strip().lower(), failing=True).exists()
+
+
+def inbound_message_ids(ticket_id: int) -> list[str]:
+    """Message-IDs of the e-mails that became messages of the ticket, oldest first."""
+    return list(
+        InboundEmail.objects.filter(
+            ticket_id=ticket_id, state=InboundEmail.State.PROCESSED, kind=InboundEmail.Kind.MESSAGE
+        )
+        .exclude(message_id="")
+        .order_by("received_at", "pk")
+        .values_list("message_id", flat=True)
+    )

@@ -14,7 +14,7 @@ from helpline.core.models import OutboxEvent, ReceiverRun
 from helpline.notifications import services
 from helpline.notifications.models import Kind, OutboundEmail
 from helpline.tickets import services as tickets
-from helpline.tickets.models import Status
+from helpline.tickets.models import Status, Ticket
 
 pytestmark = pytest.mark.django_db
 
@@ -204,41 +204,49 @@ def test_no_mail_to_our_own_addresses(desk: Any, smtp_peer: Any, committed: Any)
 
 
 def test_addresses_the_inbound_app_marks_failing_get_no_mail(
-    desk: Any, smtp_peer: Any, committed: Any, monkeypatch: Any
+    desk: Any, smtp_peer: Any, committed: Any
 ) -> None:
-    """The contract with inbound mail: `helpline.mail.selectors.is_failing(address)`."""
-    import helpline.mail.selectors
+    """Bounces recorded by inbound mail (`SenderStatus.failing`) stop mail to the address."""
+    from helpline.mail.models import SenderStatus
 
-    monkeypatch.setattr(
-        helpline.mail.selectors,
-        "is_failing",
-        lambda address: address == "bob@acme.test",
-        raising=False,
-    )
+    SenderStatus.objects.create(address="bob@acme.test", failing=True, bounce_count=1)
     with committed():
         tickets.ticket_create(actor=desk.bob, subject="Bounced before", body="x")
         tickets.ticket_create(actor=desk.alice, subject="Fine", body="y")
     assert [str(mail["To"]) for mail in smtp_peer.messages] == ["alice@acme.test"]
 
 
-def test_replies_answer_the_customers_latest_email_when_inbound_ids_are_known(
-    desk: Any, smtp_peer: Any, committed: Any, monkeypatch: Any
+def test_replies_answer_the_customers_latest_email(
+    desk: Any, smtp_peer: Any, committed: Any
 ) -> None:
-    """The contract with inbound mail: `inbound_message_ids(ticket_id)`, oldest first."""
-    import helpline.mail.selectors
+    """In-Reply-To is the customer's latest e-mail; References hold all of theirs, then ours."""
+    from email.message import EmailMessage
 
-    monkeypatch.setattr(
-        helpline.mail.selectors,
-        "inbound_message_ids",
-        lambda ticket_id: ["<first@acme.test>", "second@acme.test"],
-        raising=False,
-    )
-    with committed():
-        ticket = tickets.ticket_create(actor=desk.alice, subject="Mail", body="x")
+    from helpline.mail import services as mail
+    from helpline.mail.models import Mailbox
+
+    mailbox = Mailbox.objects.create(address="support@helpline.test", team=desk.l1)
+
+    def write(message_id: str, in_reply_to: str = "") -> None:
+        msg = EmailMessage()
+        msg["From"] = "alice@acme.test"
+        msg["To"] = mailbox.address
+        msg["Subject"] = "Mail"
+        msg["Message-ID"] = message_id
+        if in_reply_to:
+            msg["In-Reply-To"] = in_reply_to
+        msg.set_content(f"text of {message_id}")
+        with committed():
+            mail.receive_raw(mailbox=mailbox, raw_bytes=msg.as_bytes(), source="test")
+
+    write("<first@acme.test>")
+    write("<second@acme.test>", in_reply_to="<first@acme.test>")
+    ticket = Ticket.objects.get(subject="Mail")
+    assert ticket.messages.count() == 2
     with committed():
         tickets.ticket_reply(actor=desk.agent1, ticket=ticket, body="Answer")
     received, reply = smtp_peer.messages
-    assert received["In-Reply-To"] == "<second@acme.test>"
+    assert received["In-Reply-To"] == "<first@acme.test>"
     assert reply["In-Reply-To"] == "<second@acme.test>"
     assert reply["References"].split() == [
         "<first@acme.test>",
