@@ -596,11 +596,8 @@ def analyze() -> float:
 
 
 def build_search_index() -> dict[str, Any]:
-    try:
-        from helpline.core import search
-    except ImportError as exc:
-        log(f"  search index skipped: {exc}")
-        return {"search_index_seconds": None, "search_index_note": str(exc)}
+    from helpline.core import search
+
     started = time.perf_counter()
     last = [started]
 
