@@ -95,6 +95,7 @@ SORTS = {
     "priority": "priority",
     "updated": "updated_at",
     "created": "created_at",
+    "sla": "sla_due_at",  # breaching soonest first: only tickets with a running clock
 }
 COLUMNS = [
     ("number", gettext_lazy("Number")),
@@ -102,6 +103,7 @@ COLUMNS = [
     (None, gettext_lazy("Requester")),
     (None, gettext_lazy("Status")),
     ("priority", gettext_lazy("Priority")),
+    ("sla", gettext_lazy("SLA")),
     (None, gettext_lazy("Team")),
     (None, gettext_lazy("Assignee")),
     ("updated", gettext_lazy("Updated")),
@@ -204,6 +206,8 @@ def desk_queue(request: AuthenticatedRequest) -> HttpResponse:
     tickets = selectors.ticket_list(actor=actor, filters=filters)
     if key == "team":
         tickets = tickets.filter(team__in=actor.teams.values("pk"))
+    if sort.removeprefix("-") == "sla":
+        tickets = tickets.filter(sla_due_at__isnull=False)
     try:
         page = paginate(
             tickets,
