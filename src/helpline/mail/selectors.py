@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.db.models import Count, Q, QuerySet
+
 from helpline.accounts.models import User
 from helpline.core.errors import NotFound
-from helpline.mail.models import InboundEmail, SenderStatus
+from helpline.mail.models import InboundEmail, Mailbox, SenderStatus
 from helpline.tickets.access import visible_tickets
 from helpline.tickets.models import Attachment, Message
 
@@ -56,3 +58,35 @@ def inbound_message_ids(ticket_id: int) -> list[str]:
         .order_by("received_at", "pk")
         .values_list("message_id", flat=True)
     )
+
+
+COUNTED_STATES = ("received", "processed", "rejected", "failed")
+
+
+def mailboxes_with_counts() -> QuerySet[Mailbox]:
+    """Every mailbox with its team and category and, per processing state, the number of
+    stored messages (`count_received`, `count_processed`, ...): one query for any number."""
+    counts = {
+        f"count_{state}": Count("inbound", filter=Q(inbound__state=state))
+        for state in COUNTED_STATES
+    }
+    return Mailbox.objects.select_related("team", "category").annotate(**counts).order_by("address")
+
+
+def recent_rejections(mailbox: Mailbox, *, limit: int = 20) -> list[InboundEmail]:
+    """The mailbox's latest rejected (and failed) messages with their reasons, newest first;
+    the raw bytes are not loaded."""
+    rows = InboundEmail.objects.filter(
+        mailbox=mailbox, state__in=[InboundEmail.State.REJECTED, InboundEmail.State.FAILED]
+    ).only(
+        "id",
+        "mailbox_id",
+        "state",
+        "sender",
+        "subject",
+        "rejection_reason",
+        "detail",
+        "received_at",
+        "ticket_id",
+    )
+    return list(rows.order_by("-id")[:limit])

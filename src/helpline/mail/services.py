@@ -25,7 +25,7 @@ from django.utils.translation import gettext as _
 
 from helpline.accounts import services as accounts
 from helpline.accounts.models import Role, User
-from helpline.core.errors import Conflict, DomainError, ValidationError
+from helpline.core.errors import Conflict, DomainError, PermissionDenied, ValidationError
 from helpline.core.tasks import enqueue
 from helpline.mail import parsing
 from helpline.mail.models import InboundEmail, Mailbox, SenderStatus
@@ -621,22 +621,25 @@ MAILBOX_FIELDS = frozenset(
 )
 
 
-def mailbox_save(*, address: str, imap_secret: str | None = None, **fields: Any) -> Mailbox:
-    """Create or change the mailbox of `address` (admins, through `helpline mail add`)."""
+def require_admin(actor: User | None) -> None:
+    if actor is None or actor.role != Role.ADMIN:
+        raise PermissionDenied(_("Only administrators manage mailboxes."))
+
+
+def _value(value: Any) -> Any:
+    """A field value as it goes into an event payload (related rows by id)."""
+    return getattr(value, "pk", value)
+
+
+def _check(mailbox: Mailbox) -> None:
     from django.core.exceptions import ValidationError as DjangoValidationError
     from django.core.validators import validate_email
 
-    unknown = set(fields) - MAILBOX_FIELDS
-    if unknown:
-        raise ValidationError(_("Unknown fields."), fields={name: "unknown" for name in unknown})
-    address = address.strip().lower()
+    mailbox.address = (mailbox.address or "").strip().lower()
     try:
-        validate_email(address)
+        validate_email(mailbox.address)
     except DjangoValidationError:
         raise ValidationError(_("Invalid address."), fields={"address": "invalid"}) from None
-    mailbox = Mailbox.objects.filter(address=address).first() or Mailbox(address=address)
-    for name, value in fields.items():
-        setattr(mailbox, name, value)
     choices = {
         "way": Mailbox.Way.values,
         "imap_security": Mailbox.Security.values,
@@ -648,6 +651,8 @@ def mailbox_save(*, address: str, imap_secret: str | None = None, **fields: Any)
             raise ValidationError(
                 _("Unknown value."), fields={name: f"one of {', '.join(allowed)}"}
             )
+    if not 0 < int(mailbox.imap_port or 0) < 65536:
+        raise ValidationError(_("Invalid port."), fields={"imap_port": "invalid"})
     if mailbox.way == Mailbox.Way.IMAP and not (mailbox.imap_host and mailbox.imap_username):
         raise ValidationError(
             _("An IMAP mailbox needs a host and a user name."),
@@ -657,8 +662,111 @@ def mailbox_save(*, address: str, imap_secret: str | None = None, **fields: Any)
         raise ValidationError(
             _("Moving processed mail needs a folder."), fields={"processed_folder": "required"}
         )
+
+
+def _write(
+    *, actor: User | None, mailbox: Mailbox, imap_secret: str | None, fields: dict[str, Any]
+) -> Mailbox:
+    """Apply `fields` (and the secret: None keeps it, "" clears it), validate, save, emit."""
+    from helpline.core.events import emit
+    from helpline.mail import events, secrets
+
+    unknown = set(fields) - MAILBOX_FIELDS - {"address"}
+    if unknown:
+        raise ValidationError(
+            _("Unknown fields."), fields={name: "unknown" for name in sorted(unknown)}
+        )
+    created = mailbox.pk is None
+    changes: dict[str, list[Any]] = {}
+    for name, value in fields.items():
+        old = getattr(mailbox, name)
+        setattr(mailbox, name, value)
+        if _value(old) != _value(value):
+            changes[name] = [_value(old), _value(value)]
+    _check(mailbox)
+    if "address" in changes:
+        changes["address"][1] = mailbox.address
+    if imap_secret is not None:
+        mailbox.imap_secret_encrypted = secrets.encrypt(imap_secret)
+        changes["imap_secret"] = ["", ""]
     with transaction.atomic():
-        mailbox.save()
-        if imap_secret is not None:
-            mailbox_set_imap_secret(mailbox=mailbox, secret=imap_secret)
+        try:
+            with transaction.atomic():
+                mailbox.save()
+        except IntegrityError:
+            raise ValidationError(
+                _("Another mailbox has this address."), fields={"address": "taken"}
+            ) from None
+        aggregate = ("mailbox", mailbox.pk)
+        if created:
+            event: Any = events.MailboxCreated(mailbox_id=mailbox.pk, address=mailbox.address)
+            emit(event, actor=actor, aggregate=aggregate)
+        elif changes:
+            event = events.MailboxUpdated(mailbox_id=mailbox.pk, changes=changes)
+            emit(event, actor=actor, aggregate=aggregate)
     return mailbox
+
+
+def mailbox_save(*, address: str, imap_secret: str | None = None, **fields: Any) -> Mailbox:
+    """Create or change the mailbox of `address` (the `helpline mail add` command)."""
+    key = address.strip().lower()
+    mailbox = Mailbox.objects.filter(address=key).first() or Mailbox(address=key)
+    return _write(actor=None, mailbox=mailbox, imap_secret=imap_secret, fields=fields)
+
+
+def mailbox_create(
+    *, actor: User, address: str, imap_secret: str | None = None, **fields: Any
+) -> Mailbox:
+    """Add a mailbox (admins). A taken address is a 422 on `address`."""
+    require_admin(actor)
+    return _write(
+        actor=actor,
+        mailbox=Mailbox(),
+        imap_secret=imap_secret or None,
+        fields={"address": address, **fields},
+    )
+
+
+def mailbox_update(
+    *, actor: User, mailbox: Mailbox, imap_secret: str | None = None, **fields: Any
+) -> Mailbox:
+    """Change a mailbox (admins). `imap_secret` None keeps the stored one, "" clears it."""
+    require_admin(actor)
+    return _write(actor=actor, mailbox=mailbox, imap_secret=imap_secret, fields=fields)
+
+
+def mailbox_delete(*, actor: User, mailbox: Mailbox) -> bool:
+    """Delete a mailbox that never received mail (True); one with stored mail is only
+    deactivated (False), so its raw messages stay."""
+    from helpline.core.events import emit
+    from helpline.mail import events
+
+    require_admin(actor)
+    if InboundEmail.objects.filter(mailbox=mailbox).exists():
+        mailbox_update(actor=actor, mailbox=mailbox, is_active=False)
+        return False
+    with transaction.atomic():
+        mailbox_id = mailbox.pk
+        mailbox.delete()
+        emit(
+            events.MailboxDeleted(mailbox_id=mailbox_id, address=mailbox.address),
+            actor=actor,
+            aggregate=("mailbox", mailbox_id),
+        )
+    return True
+
+
+def mailbox_rotate_http_secret(*, actor: User, mailbox: Mailbox) -> str:
+    """A new secret for the mailbox's HTTP endpoint (admins); returned once, never stored."""
+    from helpline.core.events import emit
+    from helpline.mail import events
+
+    require_admin(actor)
+    with transaction.atomic():
+        plain = mailbox_new_http_secret(mailbox=mailbox)
+        emit(
+            events.MailboxHttpSecretRotated(mailbox_id=mailbox.pk),
+            actor=actor,
+            aggregate=("mailbox", mailbox.pk),
+        )
+    return plain
