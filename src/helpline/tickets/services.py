@@ -714,7 +714,7 @@ def ticket_assign(*, actor: User, ticket: Ticket, assignee: User) -> Ticket:
     return ticket
 
 
-def _assign(ticket: Ticket, actor: User | None, assignee: User | None) -> None:
+def _assign(ticket: Ticket, actor: User | None, assignee: User | None, note: str = "") -> None:
     before = ticket.assignee_id
     ticket.assignee = assignee
     ticket.save(update_fields=["assignee", "updated_at"])
@@ -732,7 +732,23 @@ def _assign(ticket: Ticket, actor: User | None, assignee: User | None) -> None:
         field="assignee",
         before=before,
         after=assignee.pk if assignee else None,
+        note=note,
     )
+
+
+def ticket_route_assign(*, ticket_id: int, assignee: User, reason: str) -> Ticket | None:
+    """Automatic assignment (routing): no actor; audited with its reason. Does nothing (None)
+    when the ticket was assigned, moved to another team or closed in the meantime."""
+    with transaction.atomic():
+        ticket = Ticket.objects.select_for_update().get(pk=ticket_id)
+        if (
+            ticket.assignee_id is not None
+            or ticket.status in (Status.SOLVED, Status.CLOSED)
+            or not _is_member(assignee, ticket.team)
+        ):
+            return None
+        _assign(ticket, None, assignee, note=reason)
+    return ticket
 
 
 def ticket_unassign(*, actor: User, ticket: Ticket) -> Ticket:

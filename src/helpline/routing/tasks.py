@@ -1,0 +1,15 @@
+"""Queue entry points of the routing app."""
+
+from __future__ import annotations
+
+from huey.contrib.djhuey import db_task
+
+
+@db_task(retries=3, retry_delay=5)
+def reoffer_for_agent(user_id: int) -> None:
+    """An agent became available: offer them (and their teams) the work that waits."""
+    from helpline.accounts.models import TeamMembership
+    from helpline.routing import services
+
+    teams = list(TeamMembership.objects.filter(user_id=user_id).values_list("team_id", flat=True))
+    services.reoffer(team_ids=teams)

@@ -1,0 +1,98 @@
+"""Automatic assignment in the database: strategies, availability, capacity, re-offering."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpline.accounts import services as accounts
+from helpline.core.errors import PermissionDenied, ValidationError
+from helpline.routing import services
+from helpline.routing.models import TeamRouting
+from helpline.tickets import services as tickets
+from helpline.tickets.models import AuditEntry, Ticket
+
+
+@pytest.fixture
+def team(desk):
+    """L1 with three agents (agent1 from the desk, two more) on round robin."""
+    extra = [
+        accounts.user_create(actor=desk.admin, email=f"l1-{n}@helpline.test", role="agent")
+        for n in (2, 3)
+    ]
+    for agent in extra:
+        accounts.team_set_member(actor=desk.admin, team=desk.l1, user=agent)
+    services.team_routing_set(actor=desk.admin, team=desk.l1, strategy="round_robin")
+    return [desk.agent1, *extra]
+
+
+@pytest.fixture
+def create(desk, django_capture_on_commit_callbacks):
+    def run(**kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            ticket = tickets.ticket_create(
+                actor=desk.alice, subject="Printer", body="Broken", **kwargs
+            )
+        return Ticket.objects.get(pk=ticket.pk)
+
+    return run
+
+
+def test_round_robin_assigns_in_turn_with_an_audited_reason(desk, team, create):
+    made = [create() for _ in range(6)]
+    assert [t.team_id for t in made] == [desk.l1.pk] * 6
+    got = [t.assignee_id for t in made]
+    assert sorted(got[:3]) == sorted(a.pk for a in team)
+    assert got[3:] == got[:3]
+    entry = AuditEntry.objects.filter(ticket=made[0], action="assigned").get()
+    assert entry.actor is None and "Round robin" in entry.note and "L1" in entry.note
+
+
+def test_away_agents_get_nothing_and_come_back_to_waiting_work(
+    desk, team, create, django_capture_on_commit_callbacks
+):
+    for agent in team:
+        services.agent_set_availability(actor=agent, user=agent, available=False)
+    waiting = [create() for _ in range(2)]
+    assert all(t.assignee_id is None for t in waiting)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.agent_set_availability(actor=team[1], user=team[1], available=True)
+    assert {t.assignee_id for t in Ticket.objects.filter(pk__in=[t.pk for t in waiting])} == {
+        team[1].pk
+    }
+
+
+def test_least_loaded_respects_capacity(desk, team, create):
+    services.team_routing_set(actor=desk.admin, team=desk.l1, strategy="least_loaded")
+    for agent in team:
+        services.agent_set_capacity(actor=desk.supervisor, user=agent, max_open=2)
+    made = [create() for _ in range(7)]
+    loads = [sum(t.assignee_id == a.pk for t in made) for a in team]
+    assert loads == [2, 2, 2]
+    assert made[-1].assignee_id is None  # everybody is full: it waits
+
+
+def test_manual_teams_wait_and_transfers_are_routed(
+    desk, team, create, django_capture_on_commit_callbacks
+):
+    services.team_routing_set(actor=desk.admin, team=desk.l1, strategy="manual")
+    ticket = create()
+    assert ticket.assignee_id is None
+    services.team_routing_set(actor=desk.admin, team=desk.l2, strategy="round_robin")
+    with django_capture_on_commit_callbacks(execute=True):
+        tickets.ticket_transfer(actor=desk.agent1, ticket=ticket, team=desk.l2, note="x")
+    ticket.refresh_from_db()
+    assert (ticket.team_id, ticket.assignee_id) == (desk.l2.pk, desk.agent2.pk)
+
+
+def test_permissions(desk, team):
+    with pytest.raises(PermissionDenied):
+        services.team_routing_set(actor=desk.agent1, team=desk.l1, strategy="round_robin")
+    with pytest.raises(PermissionDenied):
+        services.agent_set_availability(actor=desk.agent1, user=desk.agent2, available=False)
+    with pytest.raises(ValidationError):
+        services.agent_set_availability(actor=desk.admin, user=desk.alice, available=False)
+    with pytest.raises(ValidationError):
+        services.team_routing_set(actor=desk.admin, team=desk.l1, strategy="random")
+    with pytest.raises(PermissionDenied):
+        services.agent_set_capacity(actor=desk.agent1, user=desk.agent1, max_open=3)
+    assert TeamRouting.objects.get(team=desk.l1).strategy == "round_robin"
