@@ -770,3 +770,14 @@ def mailbox_rotate_http_secret(*, actor: User, mailbox: Mailbox) -> str:
             aggregate=("mailbox", mailbox.pk),
         )
     return plain
+
+
+def mailbox_replay_failed(*, actor: User, mailbox: Mailbox, limit: int = 100) -> list[int]:
+    """Process the mailbox's failed messages again (admins; the oldest `limit` of them)."""
+    require_admin(actor)
+    ids = list(
+        InboundEmail.objects.filter(mailbox=mailbox, state=State.FAILED)
+        .order_by("id")
+        .values_list("id", flat=True)[:limit]
+    )
+    return replay(ids=ids) if ids else []
