@@ -12,7 +12,8 @@ from __future__ import annotations
 import contextlib
 import importlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -106,12 +107,71 @@ def emit(event: DomainEvent, *, actor: Any | None, aggregate: tuple[str, Any]) -
     return record
 
 
-def _after_commit(record: Any) -> None:
-    from helpline.core import realtime
-    from helpline.core.tasks import dispatch_event, enqueue
+def emit_many(
+    events: Sequence[tuple[DomainEvent, tuple[str, Any]]], *, actor: Any | None
+) -> list[Any]:
+    """`emit` for a batch of (event, aggregate) pairs by one actor: the outbox rows are
+    written with one INSERT, and after commit they are pushed and queued for dispatch
+    together (one task); each event is still dispatched, and retried, on its own."""
+    from helpline.core.models import OutboxEvent
 
-    realtime.publish_event(record)
-    enqueue(dispatch_event, record.pk)
+    if not connection.in_atomic_block:
+        raise RuntimeError("emit_many() must be called inside transaction.atomic()")
+    by = actor if getattr(actor, "pk", None) else None
+    records = OutboxEvent.objects.bulk_create(
+        OutboxEvent(
+            type=event.type,
+            version=event.version,
+            payload=event.model_dump(mode="json"),
+            actor=by,
+            aggregate_type=aggregate[0],
+            aggregate_id=str(aggregate[1]),
+        )
+        for event, aggregate in events
+    )
+    if records:
+        transaction.on_commit(lambda: _after_commit(*records))
+    return records
+
+
+# The committed events collected by `dispatch_together()`, None outside it.
+_together: ContextVar[list[Any] | None] = ContextVar("dispatch_together", default=None)
+
+
+@contextlib.contextmanager
+def dispatch_together() -> Iterator[None]:
+    """Events committed inside the block are pushed and queued for dispatch when it ends,
+    together (one real-time call, one task), instead of one by one after each commit.
+
+    For batch jobs that commit many events; what a crash before the end loses is caught by
+    `redispatch_stale_events`, as for a crash between a commit and its enqueue."""
+    collected: list[Any] = []
+    token = _together.set(collected)
+    try:
+        yield
+    finally:
+        _together.reset(token)
+        if collected:
+            _publish_and_enqueue(collected)
+
+
+def _after_commit(*records: Any) -> None:
+    collected = _together.get()
+    if collected is not None:
+        collected.extend(records)
+    else:
+        _publish_and_enqueue(list(records))
+
+
+def _publish_and_enqueue(records: list[Any]) -> None:
+    from helpline.core import realtime
+    from helpline.core.tasks import dispatch_event, dispatch_events, enqueue
+
+    realtime.publish_events(records)
+    if len(records) == 1:
+        enqueue(dispatch_event, records[0].pk)
+    else:
+        enqueue(dispatch_events, [record.pk for record in records])
 
 
 def _record_run(record: Any, receiver: str, run: Any, state: str, error: str) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -17,19 +18,32 @@ def group_for(aggregate_type: str, aggregate_id: Any) -> str:
 
 def publish_event(record: Any) -> None:
     """Tell subscribers that an aggregate changed. Never fails the caller."""
+    publish_events([record])
+
+
+def publish_events(records: Sequence[Any]) -> None:
+    """`publish_event` for several events, in one call into the channel layer."""
     layer = get_channel_layer()
-    if layer is None:
+    if layer is None or not records:
         return
-    message = {
-        "type": "domain.event",
-        "event": record.type,
-        "event_id": str(record.uuid),
-        "aggregate_type": record.aggregate_type,
-        "aggregate_id": record.aggregate_id,
-    }
+
+    async def send() -> None:
+        for record in records:
+            message = {
+                "type": "domain.event",
+                "event": record.type,
+                "event_id": str(record.uuid),
+                "aggregate_type": record.aggregate_type,
+                "aggregate_id": record.aggregate_id,
+            }
+            try:
+                await layer.group_send(
+                    group_for(record.aggregate_type, record.aggregate_id), message
+                )
+            except Exception:
+                logger.warning("real-time push failed for event %s", record.pk, exc_info=True)
+
     try:
-        async_to_sync(layer.group_send)(
-            group_for(record.aggregate_type, record.aggregate_id), message
-        )
+        async_to_sync(send)()
     except Exception:
-        logger.warning("real-time push failed for event %s", record.pk, exc_info=True)
+        logger.warning("real-time push failed for %d events", len(records), exc_info=True)

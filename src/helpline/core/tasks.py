@@ -23,6 +23,22 @@ def dispatch_event(event_id: int) -> None:
     events.dispatch(event_id)
 
 
+@db_task(retries=8, retry_delay=5)
+def dispatch_events(event_ids: list[int]) -> None:
+    """Dispatch events committed together; raise after all were tried if any failed (the
+    retry skips the receivers and events already done)."""
+    from helpline.core import events
+
+    failed: list[int] = []
+    for event_id in event_ids:
+        try:
+            events.dispatch(event_id)
+        except Exception:
+            failed.append(event_id)
+    if failed:
+        raise RuntimeError(f"dispatch failed for events {failed}")
+
+
 @db_periodic_task(crontab(minute="*"))
 def redispatch_stale_events() -> None:
     """Catch events whose dispatch was lost (crash between commit and enqueue)."""

@@ -123,3 +123,36 @@ def test_stale_undispatched_events_are_redispatched(db) -> None:
     assert ("sla", 4) in CALLS
     record.refresh_from_db()
     assert record.dispatched_at is not None
+
+
+def test_emit_many_writes_a_batch_and_dispatches_each_event_once(
+    db, django_capture_on_commit_callbacks
+) -> None:
+    FAIL_ONCE.add("notify")
+    batch = [(ProbeHappened(value=n), ("probe", n)) for n in (1, 2, 3)]
+    # when three events are emitted together and the transaction commits
+    with django_capture_on_commit_callbacks(execute=True) as hooks, transaction.atomic():
+        records = events.emit_many(batch, actor=None)
+        assert CALLS == []  # nothing runs before commit
+    # then they are three outbox rows, pushed and queued by one after-commit hook
+    assert len(hooks) == 1
+    assert [(r.type, r.payload, r.aggregate_id) for r in records] == [
+        ("test.probe_happened", {"value": n}, str(n)) for n in (1, 2, 3)
+    ]
+    assert OutboxEvent.objects.count() == 3
+    # each event went through its receivers in stage order; the failed receiver of the first
+    # event did not stop the others
+    rest = [(stage, n) for n in (2, 3) for stage in ("sla", "notify", "webhook")]
+    assert list(CALLS) == [("sla", 1), ("webhook", 1), *rest]
+    # a retry of the whole batch (as Huey retries the task) re-runs only what failed
+    CALLS.clear()
+    from helpline.core.tasks import dispatch_events
+
+    dispatch_events.call_local([r.pk for r in records])
+    assert CALLS == [("notify", 1)]
+    assert not OutboxEvent.objects.filter(dispatched_at__isnull=True).exists()
+
+
+def test_emit_many_outside_transaction_is_refused(transactional_db) -> None:
+    with pytest.raises(RuntimeError):
+        events.emit_many([(ProbeHappened(value=1), ("probe", 1))], actor=None)
