@@ -1,4 +1,4 @@
-"""IMAP polling: fetch new messages by UID, store each raw, then mark/move/delete it.
+"""IMAP polling: fetch new messages by UID, store them raw, then mark/move/delete them.
 
 Resumable: the mailbox remembers UIDVALIDITY and the last stored UID, so a poll that
 stops half-way continues where it stopped; a changed UIDVALIDITY starts over (stored
@@ -12,15 +12,16 @@ import logging
 import re
 import ssl
 
+from django.db import transaction
 from django.utils import timezone
 
 from helpline.mail import secrets
 from helpline.mail.models import Mailbox
-from helpline.mail.services import receive_raw
+from helpline.mail.services import BATCH_BYTES, BATCH_SIZE, receive_many
 
 logger = logging.getLogger(__name__)
 
-BATCH = 50
+BATCH = BATCH_SIZE
 UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
 
 
@@ -77,17 +78,21 @@ def poll_mailbox(mailbox: Mailbox, *, limit: int = 500) -> int:
         status, data = client.uid("SEARCH", f"UID {mailbox.imap_last_uid + 1}:*")
         uids = sorted(int(uid) for uid in (data[0] or b"").split()) if status == "OK" else []
         uids = [uid for uid in uids if uid > mailbox.imap_last_uid][:limit]
-        for uid in uids:
-            status, parts = client.uid("FETCH", str(uid), "(BODY.PEEK[])")
-            raw = next((p[1] for p in parts or [] if isinstance(p, tuple) and len(p) == 2), None)
-            if status != "OK" or raw is None:
-                _record(mailbox, f"cannot fetch UID {uid}")
+        while uids:
+            batch, complete = _fetch(client, mailbox, uids[:BATCH])
+            if batch:
+                # Stored, with the UID to resume after, in one transaction; only then may
+                # the server copies be marked, moved or deleted.
+                with transaction.atomic():
+                    receive_many(mailbox=mailbox, raws=[raw for _uid, raw in batch], source="imap")
+                    mailbox.imap_last_uid = batch[-1][0]
+                    mailbox.save(update_fields=["imap_last_uid"])
+                for uid, _raw in batch:
+                    _after_store(client, mailbox, uid)
+                fetched += len(batch)
+            if not complete:
                 break
-            receive_raw(mailbox=mailbox, raw_bytes=bytes(raw), source="imap")
-            mailbox.imap_last_uid = uid
-            mailbox.save(update_fields=["imap_last_uid"])
-            _after_store(client, mailbox, uid)
-            fetched += 1
+            uids = uids[len(batch) :]
         if mailbox.processed_action != Mailbox.Processed.MARK_SEEN and fetched:
             client.expunge()
         mailbox.last_polled_at = timezone.now()
@@ -101,6 +106,26 @@ def poll_mailbox(mailbox: Mailbox, *, limit: int = 500) -> int:
         except (OSError, imaplib.IMAP4.error):
             logger.debug("IMAP logout failed for %s", mailbox.address)
     return fetched
+
+
+def _fetch(
+    client: imaplib.IMAP4, mailbox: Mailbox, uids: list[int]
+) -> tuple[list[tuple[int, bytes]], bool]:
+    """The raw messages of the first `uids`, as many as `BATCH_BYTES` allows (at least one);
+    False when a message could not be fetched (the batch ends before it)."""
+    fetched: list[tuple[int, bytes]] = []
+    size = 0
+    for uid in uids:
+        if size >= BATCH_BYTES:
+            break
+        status, parts = client.uid("FETCH", str(uid), "(BODY.PEEK[])")
+        raw = next((p[1] for p in parts or [] if isinstance(p, tuple) and len(p) == 2), None)
+        if status != "OK" or raw is None:
+            _record(mailbox, f"cannot fetch UID {uid}")
+            return fetched, False
+        fetched.append((uid, bytes(raw)))
+        size += len(raw)
+    return fetched, True
 
 
 def _after_store(client: imaplib.IMAP4, mailbox: Mailbox, uid: int) -> None:

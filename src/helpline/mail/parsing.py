@@ -12,7 +12,10 @@ from __future__ import annotations
 import binascii
 import codecs
 import email
+import email.base64mime
+import email.errors
 import email.header
+import email.quoprimime
 import email.utils
 import html
 import mimetypes
@@ -81,6 +84,10 @@ QUOTE_HEADER = re.compile(
 )
 SIGNATURE_MARK = re.compile(
     r"^(-- ?|__+|sent from my .{1,40}|отправлено с .{1,40})$", re.IGNORECASE
+)
+# An RFC 2047 encoded word, as `email.header` finds them (its `ecre`).
+ENCODED_WORD = re.compile(
+    r"=\?(?P<charset>[^?]*?)\?(?P<encoding>[qQbB])\?(?P<encoded>.*?)\?=", re.MULTILINE
 )
 CID_REF = re.compile(r"""(src\s*=\s*["']?)cid:([^"'\s>]+)""", re.IGNORECASE)
 
@@ -206,7 +213,7 @@ def decode_header(value: object) -> str:
     text = _unsurrogate(str(value))
     if "=?" in text:
         try:
-            chunks = email.header.decode_header(text)
+            chunks = _encoded_words(text)
         except (email.errors.HeaderParseError, binascii.Error, ValueError, LookupError):
             chunks = [(text, None)]
         pieces = []
@@ -217,6 +224,56 @@ def decode_header(value: object) -> str:
                 pieces.append(chunk)
         text = "".join(pieces)
     return " ".join(text.replace("\x00", "").split())
+
+
+def _encoded_words(header: str) -> list[tuple[bytes | str, str | None]]:
+    """`email.header.decode_header` in linear time: the stdlib's is quadratic in the number
+    of encoded words (a 200 kB subject took 0.3 s). Same results, same errors."""
+    if not ENCODED_WORD.search(header):
+        return [(header, None)]
+    words: list[tuple[str | bytes, str | None, str | None]] = []
+    for line in header.splitlines():
+        parts = ENCODED_WORD.split(line)
+        for at in range(0, len(parts), 4):
+            unencoded = parts[at].lstrip() if at == 0 else parts[at]
+            if unencoded:
+                words.append((unencoded, None, None))
+            if at + 3 < len(parts):
+                words.append((parts[at + 3], parts[at + 2].lower(), parts[at + 1].lower()))
+    # Whitespace between two encoded words is dropped.
+    dropped = {
+        n - 1
+        for n, word in enumerate(words)
+        if n > 1 and word[1] and words[n - 2][1] and str(words[n - 1][0]).isspace()
+    }
+    decoded: list[tuple[bytes, str | None]] = []
+    for n, (encoded, encoding, charset) in enumerate(words):
+        if n in dropped:
+            continue
+        if encoding is None:
+            decoded.append((bytes(str(encoded), "raw-unicode-escape"), charset))
+        elif encoding == "q":
+            word = email.quoprimime.header_decode(str(encoded))
+            decoded.append((bytes(word, "raw-unicode-escape"), charset))
+        else:
+            padded = str(encoded) + "==="[: (4 - len(encoded) % 4) % 4]
+            try:
+                decoded.append((email.base64mime.decode(padded), charset))
+            except binascii.Error:
+                raise email.errors.HeaderParseError("Base64 decoding error") from None
+    # Runs of words in one charset are joined (unencoded ones with a space).
+    collapsed: list[tuple[bytes | str, str | None]] = []
+    run: list[bytes] = []
+    run_charset: str | None = None
+    for chunk, charset in decoded:
+        if run and charset != run_charset:
+            collapsed.append(((b" " if run_charset is None else b"").join(run), run_charset))
+            run = []
+        if not run:
+            run_charset = charset
+        run.append(chunk)
+    collapsed.append(((b" " if run_charset is None else b"").join(run), run_charset))
+    return collapsed
 
 
 def _raw_header(msg: Message, name: str) -> str | None:
@@ -319,7 +376,7 @@ def _part_charset(part: Message, data: bytes) -> str | None:
 
 def _content_type(part: Message) -> str:
     try:
-        return part.get_content_type()
+        return part.get_content_type().replace("\x00", "")  # PostgreSQL refuses NUL
     except Exception:
         return "application/octet-stream"
 

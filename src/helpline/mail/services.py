@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import operator
 import os
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import reduce
 from typing import Any
 from urllib.parse import quote
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,6 +29,8 @@ from django.utils.translation import gettext as _
 from helpline.accounts import services as accounts
 from helpline.accounts.models import Role, User
 from helpline.core.errors import Conflict, DomainError, PermissionDenied, ValidationError
+from helpline.core.events import dispatch_together
+from helpline.core.memo import memoized
 from helpline.core.tasks import enqueue
 from helpline.mail import parsing
 from helpline.mail.models import InboundEmail, Mailbox, SenderStatus
@@ -50,35 +55,103 @@ def max_message_bytes() -> int:
 
 # --- storing -------------------------------------------------------------------------------
 
+# Messages processed per transaction, and the most raw bytes one batch holds in memory.
+BATCH_SIZE = 50
+BATCH_BYTES = 32 * 1024 * 1024
+
+
+def _stored(mailbox: Mailbox, digests: set[str], message_ids: set[str]) -> list[InboundEmail]:
+    """The rows of the mailbox with one of these SHA-256s or Message-IDs, oldest first.
+
+    One OR of equalities, so that both databases search the (mailbox, sha256) and the
+    Message-ID indexes (SQLite reads the whole mailbox, raw bytes and all, for `IN`)."""
+    terms = [Q(mailbox=mailbox, sha256=digest) for digest in digests]
+    terms += [Q(message_id=message_id) for message_id in message_ids]
+    if not terms:
+        return []
+    rows = InboundEmail.objects.filter(reduce(operator.or_, terms)).defer("raw").order_by("id")
+    return [row for row in rows if row.mailbox_id == mailbox.pk]
+
 
 def store_raw(*, mailbox: Mailbox, raw: bytes, source: str) -> tuple[InboundEmail, bool]:
     """Store the exact bytes. Returns (row, created); a duplicate returns the first row."""
     digest = hashlib.sha256(raw).hexdigest()
     head = parsing.parse_headers_only(raw)
-    same = Q(sha256=digest)
-    if head.message_id:
-        same |= Q(message_id=head.message_id)
-    existing = InboundEmail.objects.filter(same, mailbox=mailbox).order_by("id").first()
+    message_ids = {head.message_id} - {""}
+    existing = next(iter(_stored(mailbox, {digest}, message_ids)), None)
     if existing is not None:
         return existing, False
     try:
         with transaction.atomic():
-            row = InboundEmail.objects.create(
-                mailbox=mailbox,
-                raw=raw,
-                sha256=digest,
-                size=len(raw),
-                message_id=head.message_id,
-                source=source[:20],
-                sender=head.sender,
-                subject=head.subject,
-            )
+            row = _new_row(mailbox, raw, digest, head, source)
+            row.save(force_insert=True)
     except IntegrityError:
-        existing = InboundEmail.objects.filter(same, mailbox=mailbox).order_by("id").first()
+        existing = next(iter(_stored(mailbox, {digest}, message_ids)), None)
         if existing is None:
             raise
         return existing, False
     return row, True
+
+
+def _new_row(
+    mailbox: Mailbox, raw: bytes, digest: str, head: parsing.ParsedEmail, source: str
+) -> InboundEmail:
+    return InboundEmail(
+        mailbox=mailbox,
+        raw=raw,
+        sha256=digest,
+        size=len(raw),
+        message_id=head.message_id,
+        source=source[:20],
+        sender=head.sender,
+        subject=head.subject,
+    )
+
+
+def store_many(
+    *, mailbox: Mailbox, raws: Sequence[bytes], source: str
+) -> list[tuple[InboundEmail, bool]]:
+    """`store_raw` for several messages at once: one query for the ones stored before, one
+    insert for the new ones. Returns (row, created) per message, in order."""
+    heads = [
+        (raw, hashlib.sha256(raw).hexdigest(), parsing.parse_headers_only(raw)) for raw in raws
+    ]
+    digests = {digest for _raw, digest, _head in heads}
+    message_ids = {head.message_id for _raw, _digest, head in heads if head.message_id}
+    # The first row (lowest key) per SHA-256 and per Message-ID: stored rows, then new ones.
+    first: dict[tuple[str, str], tuple[tuple[int, int], InboundEmail]] = {}
+    for row in _stored(mailbox, digests, message_ids):
+        for key in (("sha256", row.sha256), ("message_id", row.message_id)):
+            if key[1]:
+                first.setdefault(key, ((0, row.pk), row))
+    results: list[tuple[InboundEmail, bool]] = []
+    new: list[tuple[bytes, InboundEmail]] = []
+    for index, (raw, digest, head) in enumerate(heads):
+        keys = [("sha256", digest)] + ([("message_id", head.message_id)] if head.message_id else [])
+        found = [first[key] for key in keys if key in first]
+        if found:
+            results.append((min(found, key=lambda item: item[0])[1], False))
+            continue
+        row = _new_row(mailbox, raw, digest, head, source)
+        for key in keys:
+            first[key] = ((1, index), row)
+        new.append((raw, row))
+        results.append((row, True))
+    if new:
+        try:
+            with transaction.atomic():
+                InboundEmail.objects.bulk_create([row for _raw, row in new])
+        except IntegrityError:
+            # Stored meanwhile by another way in: one by one, each deduplicated again.
+            again = {
+                id(row): store_raw(mailbox=mailbox, raw=raw, source=source) for raw, row in new
+            }
+            results = [
+                (again[id(row)][0], created and again[id(row)][1]) if id(row) in again else item
+                for item in results
+                for row, created in [item]
+            ]
+    return results
 
 
 def receive(*, mailbox: Mailbox, raw_bytes: bytes, source: str) -> tuple[InboundEmail, bool]:
@@ -95,6 +168,21 @@ def receive(*, mailbox: Mailbox, raw_bytes: bytes, source: str) -> tuple[Inbound
 def receive_raw(*, mailbox: Mailbox, raw_bytes: bytes, source: str) -> InboundEmail:
     """What every way in calls: `receive` without the duplicate flag."""
     return receive(mailbox=mailbox, raw_bytes=raw_bytes, source=source)[0]
+
+
+def receive_many(
+    *, mailbox: Mailbox, raws: Sequence[bytes], source: str
+) -> list[tuple[InboundEmail, bool]]:
+    """`receive` for messages that arrive together (an IMAP poll): stored in one
+    transaction, then one task processes the new ones in batches."""
+    with transaction.atomic():
+        results = store_many(mailbox=mailbox, raws=raws, source=source)
+        new = [row.pk for row, created in results if created]
+        if new:
+            from helpline.mail.tasks import process_many_task
+
+            transaction.on_commit(lambda: enqueue(process_many_task, new))
+    return results
 
 
 # --- processing ----------------------------------------------------------------------------
@@ -116,6 +204,63 @@ class _Reject(Exception):
         self.detail = detail
 
 
+@dataclass
+class _Batch:
+    """What the messages of one transaction share: lookups made once for all of them."""
+
+    parsed: dict[int, parsing.ParsedEmail] = field(default_factory=dict)
+    users: dict[str, User] = field(default_factory=dict)
+    # Message-ID -> (inbound id, ticket id, ticket message id) of the first row that made a
+    # ticket message.
+    made: dict[str, tuple[int, int | None, int | None]] = field(default_factory=dict)
+    _own: set[str] | None = None
+
+    @classmethod
+    def load(cls, rows: list[InboundEmail]) -> _Batch:
+        batch = cls()
+        for row in rows:
+            raw = bytes(row.raw)
+            oversize = row.size > max_message_bytes()
+            batch.parsed[row.pk] = (
+                parsing.parse_headers_only(raw) if oversize else parsing.parse(raw)
+            )
+        addresses: set[str] = set()
+        message_ids: set[str] = set()
+        for row in rows:
+            parsed = batch.parsed[row.pk]
+            addresses.update([parsed.sender, *parsed.to[:MAX_WATCHERS], *parsed.cc[:MAX_WATCHERS]])
+            message_ids.add(parsed.message_id or row.message_id)
+        addresses.discard("")
+        message_ids.discard("")
+        if addresses:
+            for user in User.objects.filter(email__in=addresses).order_by("-id"):
+                batch.users[user.email] = user
+        if message_ids:
+            made = InboundEmail.objects.filter(
+                message_id__in=message_ids, ticket_message__isnull=False
+            ).order_by("-id")
+            for pk, message_id, ticket_id, message_pk in made.values_list(
+                "pk", "message_id", "ticket_id", "ticket_message_id"
+            ):
+                batch.made[message_id] = (pk, ticket_id, message_pk)
+        return batch
+
+    @property
+    def own(self) -> set[str]:
+        """Our own mailbox addresses, lower case."""
+        if self._own is None:
+            self._own = {
+                address.lower() for address in Mailbox.objects.values_list("address", flat=True)
+            }
+        return self._own
+
+    def done(self, row: InboundEmail) -> None:
+        """A row processed in this batch is the first ticket message of its Message-ID."""
+        known = self.made.get(row.message_id)
+        if row.message_id and row.ticket_message_id and (known is None or known[0] > row.pk):
+            self.made[row.message_id] = (row.pk, row.ticket_id, row.ticket_message_id)
+
+
 def process_inbound(inbound_id: int) -> InboundEmail | None:
     """Turn one stored message into a ticket message, a note, or a recorded rejection.
 
@@ -129,54 +274,109 @@ def process_inbound(inbound_id: int) -> InboundEmail | None:
         )
         if row is None:
             return None
-        if row.state in FINAL_STATES:
-            return InboundEmail.objects.get(pk=inbound_id)
-        row.attempts += 1
-        row.state = State.PROCESSING
-        row.save(update_fields=["attempts", "state", "updated_at"])
-    try:
+        if row.state not in FINAL_STATES:
+            row.attempts += 1
+            row.state = State.PROCESSING
+            row.save(update_fields=["attempts", "state", "updated_at"])
+    if row.state not in FINAL_STATES:
+        _process_batch([inbound_id])
+    return InboundEmail.objects.get(pk=inbound_id)
+
+
+def process_many(inbound_ids: Sequence[int]) -> None:
+    """`process_inbound` for many stored messages, in id order, a batch per transaction.
+
+    A message already tried before (a retry after a failure or a crash) is processed
+    alone, so one that kills the worker cannot keep the others of its batch from going
+    through."""
+    ids = sorted(set(inbound_ids))
+    for start in range(0, len(ids), BATCH_SIZE):
         with transaction.atomic():
-            row = InboundEmail.objects.select_related("mailbox").select_for_update().get(pk=row.pk)
-            if row.state in FINAL_STATES:
-                return row
-            outcome = _process(row)
-            row.state = outcome.state
-            row.rejection_reason = outcome.reason
-            row.detail = outcome.detail[:4000]
-            row.ticket = outcome.ticket
-            row.ticket_message = outcome.message
-            row.processed_at = timezone.now()
-            row.save(
-                update_fields=[
-                    "state",
-                    "rejection_reason",
-                    "detail",
-                    "ticket",
-                    "ticket_message",
-                    "processed_at",
-                    "kind",
-                    "message_id",
-                    "sender",
-                    "subject",
-                    "extra",
-                    "updated_at",
-                ]
+            claimed = list(
+                InboundEmail.objects.select_for_update()
+                .filter(pk__in=ids[start : start + BATCH_SIZE])
+                .exclude(state__in=FINAL_STATES)
+                .order_by("id")
+                .values_list("id", "attempts", "size")
             )
+            fresh = [pk for pk, attempts, _size in claimed if not attempts]
+            InboundEmail.objects.filter(pk__in=fresh).update(
+                attempts=F("attempts") + 1, state=State.PROCESSING, updated_at=timezone.now()
+            )
+        batch: list[int] = []
+        size = 0
+        for pk, attempts, row_size in claimed:
+            if batch and (attempts or size + row_size > BATCH_BYTES):
+                _process_batch(batch)
+                batch, size = [], 0
+            if attempts:
+                process_inbound(pk)
+            else:
+                batch.append(pk)
+                size += row_size
+        if batch:
+            _process_batch(batch)
+
+
+def _process_batch(inbound_ids: list[int]) -> None:
+    """Process claimed rows in one transaction, reading the desk's configuration (custom
+    fields, routing rules, default team) once; the events they emit are pushed and queued
+    together after the commit. When a message fails, the batch is undone and its messages
+    are processed one by one, so only that one is recorded as failed."""
+    try:
+        with memoized(), dispatch_together(), transaction.atomic():
+            rows = list(
+                InboundEmail.objects.select_related("mailbox")
+                .select_for_update(of=("self",))
+                .filter(pk__in=inbound_ids)
+                .exclude(state__in=FINAL_STATES)
+                .order_by("id")
+            )
+            batch = _Batch.load(rows)
+            for row in rows:
+                _finish(row, _process(row, batch.parsed[row.pk], batch))
+                batch.done(row)
     except Exception as exc:
-        logger.exception("processing inbound e-mail %s failed", inbound_id)
-        InboundEmail.objects.filter(pk=inbound_id).update(
+        if len(inbound_ids) > 1:
+            logger.warning("a batch of inbound e-mail failed; processing it one by one")
+            for inbound_id in inbound_ids:
+                _process_batch([inbound_id])
+            return
+        logger.exception("processing inbound e-mail %s failed", inbound_ids[0])
+        InboundEmail.objects.filter(pk=inbound_ids[0]).update(
             state=State.FAILED,
             detail=f"{type(exc).__name__}: {exc}"[:4000],
             updated_at=timezone.now(),
         )
-        row = InboundEmail.objects.get(pk=inbound_id)
-    return row
 
 
-def _process(row: InboundEmail) -> _Outcome:
-    raw = bytes(row.raw)
+def _finish(row: InboundEmail, outcome: _Outcome) -> None:
+    row.state = outcome.state
+    row.rejection_reason = outcome.reason
+    row.detail = outcome.detail[:4000]
+    row.ticket = outcome.ticket
+    row.ticket_message = outcome.message
+    row.processed_at = timezone.now()
+    row.save(
+        update_fields=[
+            "state",
+            "rejection_reason",
+            "detail",
+            "ticket",
+            "ticket_message",
+            "processed_at",
+            "kind",
+            "message_id",
+            "sender",
+            "subject",
+            "extra",
+            "updated_at",
+        ]
+    )
+
+
+def _process(row: InboundEmail, parsed: parsing.ParsedEmail, batch: _Batch) -> _Outcome:
     oversize = row.size > max_message_bytes()
-    parsed = parsing.parse_headers_only(raw) if oversize else parsing.parse(raw)
     row.message_id = parsed.message_id or row.message_id
     row.sender = parsed.sender
     row.subject = parsed.subject
@@ -186,25 +386,27 @@ def _process(row: InboundEmail) -> _Outcome:
             raise _Reject("mailbox_inactive", _("The mailbox is switched off."))
         if parsed.bounce is not None:
             row.kind = InboundEmail.Kind.BOUNCE
-            return _bounce(row, parsed.bounce, raw)
+            return _bounce(row, parsed.bounce, bytes(row.raw))
         if parsed.auto_reply:
             row.kind = InboundEmail.Kind.AUTO_REPLY
             raise _Reject("auto_reply", parsed.auto_reply)
-        return _message(row, parsed, oversize)
+        return _message(row, parsed, oversize, batch)
     except _Reject as reject:
         return _Outcome(State.REJECTED, reject.reason, reject.detail)
 
 
-def _message(row: InboundEmail, parsed: parsing.ParsedEmail, oversize: bool) -> _Outcome:
+def _message(
+    row: InboundEmail, parsed: parsing.ParsedEmail, oversize: bool, batch: _Batch
+) -> _Outcome:
     if not parsed.sender:
         raise _Reject("no_sender", _("The message has no usable sender address."))
-    if Mailbox.objects.filter(address__iexact=parsed.sender).exists():
+    if parsed.sender.lower() in batch.own:
         raise _Reject("own_address", _("The message comes from one of our own mailboxes."))
     _check_rate(row)
-    duplicate = _duplicate(row)
+    duplicate = _duplicate(row, batch)
     if duplicate is not None:
         return duplicate
-    customer = _person(parsed.sender, parsed.sender_name)
+    customer = _person(parsed.sender, parsed.sender_name, batch)
     if customer is None or not customer.is_active:
         raise _Reject("invalid_sender", _("The sender cannot be a requester: %s") % parsed.sender)
     text, html, attachments = _content(row, parsed, oversize)
@@ -225,7 +427,7 @@ def _message(row: InboundEmail, parsed: parsing.ParsedEmail, oversize: bool) -> 
                 channel=Channel.EMAIL,
             )
             return _Outcome(State.PROCESSED, ticket=ticket, message=message)
-        ticket = _new_ticket(row, parsed, customer, text, html, attachments)
+        ticket = _new_ticket(row, parsed, customer, text, html, attachments, batch)
     except DomainError as exc:
         raise _Reject("invalid_content", exc.message) from None
     if follow_up_of is not None:
@@ -243,6 +445,7 @@ def _new_ticket(
     text: str,
     html: str,
     attachments: list[tickets.AttachmentIn],
+    batch: _Batch,
 ) -> Ticket:
     mailbox = row.mailbox
     category = mailbox.category if mailbox.category and mailbox.category.is_active else None
@@ -257,10 +460,9 @@ def _new_ticket(
         attachments=attachments,
     )
     if mailbox.cc_as_watchers:
-        ours = {address.lower() for address in Mailbox.objects.values_list("address", flat=True)}
-        others = [a for a in [*parsed.to, *parsed.cc] if a not in ours and a != parsed.sender]
+        others = [a for a in [*parsed.to, *parsed.cc] if a not in batch.own and a != parsed.sender]
         for address in list(dict.fromkeys(others))[:MAX_WATCHERS]:
-            watcher = _person(address, "")
+            watcher = _person(address, "", batch)
             if watcher is not None and watcher.is_active:
                 tickets.ticket_watch(actor=watcher, ticket=ticket, user=watcher)
     return ticket
@@ -283,38 +485,32 @@ def _check_rate(row: InboundEmail) -> None:
         )
 
 
-def _duplicate(row: InboundEmail) -> _Outcome | None:
+def _duplicate(row: InboundEmail, batch: _Batch) -> _Outcome | None:
     """The same message delivered to two of our mailboxes makes one ticket message."""
-    if not row.message_id:
-        return None
-    first = (
-        InboundEmail.objects.filter(message_id=row.message_id, ticket_message__isnull=False)
-        .exclude(pk=row.pk)
-        .order_by("id")
-        .values_list("pk", "ticket_id", "ticket_message_id")
-        .first()
-    )
-    if first is None:
+    first = batch.made.get(row.message_id) if row.message_id else None
+    if first is None or first[0] == row.pk:
         return None
     return _Outcome(
         State.PROCESSED,
         detail=_("Same message as inbound e-mail %d.") % first[0],
-        ticket=Ticket.objects.filter(pk=first[1]).first(),
-        message=Message.objects.filter(pk=first[2]).first(),
+        ticket=Ticket.objects.filter(pk=first[1]).first() if first[1] else None,
+        message=Message.objects.filter(pk=first[2]).first() if first[2] else None,
     )
 
 
-def _person(address: str, name: str) -> User | None:
+def _person(address: str, name: str, batch: _Batch) -> User | None:
     """The user with this address, or a new customer (organisation matched by domain)."""
-    user = User.objects.filter(email__iexact=address).first()
+    user = batch.users.get(address) or User.objects.filter(email__iexact=address).first()
+    if user is None:
+        try:
+            user = accounts.user_create(actor=None, email=address, display_name=name[:200])
+        except Conflict:
+            user = User.objects.filter(email__iexact=address).first()
+        except ValidationError:
+            return None
     if user is not None:
-        return user
-    try:
-        return accounts.user_create(actor=None, email=address, display_name=name[:200])
-    except Conflict:
-        return User.objects.filter(email__iexact=address).first()
-    except ValidationError:
-        return None
+        batch.users[address] = user
+    return user
 
 
 def system_user() -> User:
@@ -536,9 +732,8 @@ def _bounce(row: InboundEmail, bounce: parsing.Bounce, raw: bytes) -> _Outcome:
 
 
 def replay(*, ids: list[int] | None = None, states: list[str] | None = None) -> list[int]:
-    """Process the selected stored messages again (failed, stuck or rejected ones).
-
-    Rows that already made a ticket message are never processed twice."""
+    """Process the selected stored messages again (failed, stuck or rejected ones), a batch
+    at a time. Rows that already made a ticket message are never processed twice."""
     rows = InboundEmail.objects.filter(ticket_message__isnull=True)
     if ids:
         rows = rows.filter(pk__in=ids)
@@ -546,13 +741,13 @@ def replay(*, ids: list[int] | None = None, states: list[str] | None = None) -> 
         rows = rows.filter(state__in=states)
     elif not ids:
         rows = rows.filter(state__in=[State.FAILED, State.RECEIVED, State.PROCESSING])
-    done: list[int] = []
-    for inbound_id in rows.order_by("id").values_list("id", flat=True):
-        InboundEmail.objects.filter(pk=inbound_id, ticket_message__isnull=True).update(
+    done = list(rows.order_by("id").values_list("id", flat=True))
+    for start in range(0, len(done), BATCH_SIZE):
+        batch = done[start : start + BATCH_SIZE]
+        InboundEmail.objects.filter(pk__in=batch, ticket_message__isnull=True).update(
             state=State.RECEIVED, rejection_reason=""
         )
-        process_inbound(inbound_id)
-        done.append(inbound_id)
+        process_many(batch)
     return done
 
 

@@ -1,4 +1,4 @@
-"""Queue entry points of the mail app: process one message, poll IMAP, recover lost work."""
+"""Queue entry points of the mail app: process messages, poll IMAP, recover lost work."""
 
 from __future__ import annotations
 
@@ -18,6 +18,13 @@ def process_inbound_task(inbound_id: int) -> None:
     from helpline.mail.services import process_inbound
 
     process_inbound(inbound_id)
+
+
+@db_task()
+def process_many_task(inbound_ids: list[int]) -> None:
+    from helpline.mail.services import process_many
+
+    process_many(inbound_ids)
 
 
 @db_task()

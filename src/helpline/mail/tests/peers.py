@@ -85,7 +85,9 @@ passdb {{
     return "plain login xoauth2 oauthbearer", passdb
 
 
-def _config(root: Path, port: int, introspection_url: str | None = None) -> str:
+def _config(
+    root: Path, port: int, introspection_url: str | None = None, imaps_port: int = 0
+) -> str:
     uid, gid = _mail_owner()
     me = pwd.getpwuid(os.getuid()).pw_name
     group = grp.getgrgid(os.getgid()).gr_name
@@ -97,7 +99,7 @@ state_dir = {root}/state
 log_path = {root}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+{_tls(root) if imaps_port else "ssl = no"}
 disable_plaintext_auth = no
 auth_mechanisms = {mechanisms}
 default_internal_user = {me}
@@ -120,7 +122,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {imaps_port}
   }}
 }}
 namespace inbox {{
@@ -132,10 +135,41 @@ namespace inbox {{
 """
 
 
+def make_certificate(root: Path) -> Path:
+    """A self-signed certificate for localhost only (key beside it): cert.pem."""
+    openssl = shutil.which("openssl") or "/usr/bin/openssl"
+    subject = ["-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost"]
+    files = ["-keyout", str(root / "key.pem"), "-out", str(root / "cert.pem")]
+    command = [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"]
+    subprocess.run([*command, *files, *subject], check=True, capture_output=True)  # noqa: S603
+    return root / "cert.pem"
+
+
+def _tls(root: Path) -> str:
+    return f"ssl = yes\nssl_cert = <{root}/cert.pem\nssl_key = <{root}/key.pem"
+
+
 @contextmanager
 def dovecot(root: Path, introspection_url: str | None = None) -> Iterator[int]:
     """Start dovecot with its own config under `root` on a free port; yield the port."""
     port = free_port()
+    with _running(root, port, _config(root, port, introspection_url)):
+        yield port
+
+
+@contextmanager
+def dovecot_tls(root: Path) -> Iterator[tuple[int, int, Path]]:
+    """Dovecot with TLS: STARTTLS on one port, implicit TLS (IMAPS) on another, with a fresh
+    self-signed certificate; yields (imap port, imaps port, certificate path)."""
+    port, imaps_port = free_port(), free_port()
+    root.mkdir(parents=True, exist_ok=True)
+    certificate = make_certificate(root)
+    with _running(root, port, _config(root, port, imaps_port=imaps_port)):
+        yield port, imaps_port, certificate
+
+
+@contextmanager
+def _running(root: Path, port: int, config_text: str) -> Iterator[None]:
     uid, gid = _mail_owner()
     root.chmod(0o755)
     for sub in ("run", "state", "mail", "home"):
@@ -144,7 +178,7 @@ def dovecot(root: Path, introspection_url: str | None = None) -> Iterator[int]:
             os.chown(root / sub, uid, gid)
     (root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}\n")
     config = root / "dovecot.conf"
-    config.write_text(_config(root, port, introspection_url))
+    config.write_text(config_text)
     process = subprocess.Popen([DOVECOT, "-F", "-c", str(config)])  # noqa: S603
     try:
         for _ in range(100):
@@ -156,7 +190,7 @@ def dovecot(root: Path, introspection_url: str | None = None) -> Iterator[int]:
         else:
             log = (root / "dovecot.log").read_text() if (root / "dovecot.log").exists() else ""
             raise RuntimeError(f"dovecot did not start: {log}")
-        yield port
+        yield
     finally:
         process.terminate()
         process.wait(timeout=10)

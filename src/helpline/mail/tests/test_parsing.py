@@ -219,3 +219,38 @@ def test_thread_ids_and_subject_normalisation() -> None:
     assert parsed.thread_ids == ["a@x"]
     assert parsing.normalized_subject(parsed.subject) == "printer"
     assert parsing.TICKET_TOKEN.findall(parsed.subject) == ["12"]
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "=?utf-8?q?a_b?= =?utf-8?b?w6k=?=\n =?iso-8859-1?Q?caf=E9?= plain =?UTF-8?B?4oKs?=",
+        "before =?utf-8?b?w6?= after",  # base64 without its padding
+        "=?utf-8?b?!!!?=",  # not base64: an error, as the stdlib raises
+        "x =?koi8-r?q?=F0?=\t=?koi8-r?q?=F1?=  tail  words",
+        "=?utf-8?q?Die_hei=C3=9Fe_Zypernsonne?=\n " * 2000,  # 200 kB subjects exist
+    ],
+)
+def test_encoded_words_decode_as_the_stdlib_does(value: str) -> None:
+    import email.errors
+    import email.header
+
+    try:
+        expected: object = email.header.decode_header(value)
+    except email.errors.HeaderParseError:
+        expected = email.errors.HeaderParseError
+    try:
+        got: object = parsing._encoded_words(value)
+    except email.errors.HeaderParseError:
+        got = email.errors.HeaderParseError
+    assert got == expected
+
+
+def test_a_nul_in_the_content_type_is_dropped() -> None:
+    raw = (
+        b"From: a@example.test\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type:\x00multipart/alternative; boundary=b1\r\n\r\n"
+        b"--b1\r\nContent-Type: text/plain\r\n\r\nHi\r\n--b1--\r\n"
+    )
+    parsed = parsing.parse(raw)
+    assert [a.content_type for a in parsed.attachments] == ["multipart/alternative"]

@@ -1,0 +1,112 @@
+"""Batches: messages that arrive together are stored together and processed a batch per
+transaction, with the same outcome as one by one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.test import TestCase
+
+from helpline.accounts.models import User
+from helpline.core.models import OutboxEvent
+from helpline.mail import services
+from helpline.mail.models import InboundEmail, Mailbox
+from helpline.tickets.models import Message, Ticket
+
+from .conftest import build_email
+
+
+def test_a_batch_is_stored_once_and_processed_in_order(desk: Any, mailbox: Any) -> None:
+    first = build_email(subject="Printer", message_id="<a@example.test>")
+    reply = build_email(subject="Still burning", in_reply_to="<a@example.test>", body="More")
+    resent = build_email(subject="Printer again", message_id="<a@example.test>")
+    earlier, _created = services.store_raw(mailbox=mailbox, raw=build_email(), source="test")
+    # when four messages arrive together: one new, its reply, the first one again (same
+    # bytes, then same Message-ID) and one stored before
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        results = services.receive_many(
+            mailbox=mailbox,
+            raws=[first, reply, first, resent, bytes(earlier.raw)],
+            source="test",
+        )
+    # then only the two new ones are stored, the duplicates name the first row
+    rows = [row for row, _created in results]
+    assert [created for _row, created in results] == [True, True, False, False, False]
+    assert rows[2].pk == rows[3].pk == rows[0].pk and rows[4].pk == earlier.pk
+    assert InboundEmail.objects.count() == 3
+    # and the two new ones are processed (the reply threads into the ticket made by the
+    # message before it in the same batch); the one stored before is not this batch's work
+    states = dict(InboundEmail.objects.values_list("pk", "state"))
+    assert states == {rows[0].pk: "processed", rows[1].pk: "processed", earlier.pk: "received"}
+    ticket = InboundEmail.objects.get(pk=rows[0].pk).ticket
+    assert ticket is not None
+    assert InboundEmail.objects.get(pk=rows[1].pk).ticket == ticket
+    assert list(ticket.messages.order_by("id").values_list("body_text", flat=True)) == [
+        "It is burning.",
+        "More",
+    ]
+
+
+def test_a_failing_message_does_not_undo_the_rest_of_its_batch(
+    desk: Any, mailbox: Any, monkeypatch: Any
+) -> None:
+    raws = [build_email(subject=f"m{i}", sender=f"p{i}@example.test") for i in range(3)]
+    ids = [row.pk for row, _c in services.store_many(mailbox=mailbox, raws=raws, source="test")]
+    thread = services._thread
+
+    def fails_on_m1(parsed: Any, customer: Any) -> Any:
+        if parsed.subject == "m1":
+            raise RuntimeError("database went away")
+        return thread(parsed, customer)
+
+    monkeypatch.setattr(services, "_thread", fails_on_m1)
+    services.process_many(ids)
+    rows = {row.pk: row for row in InboundEmail.objects.all()}
+    assert [(rows[pk].state, rows[pk].attempts) for pk in ids] == [
+        ("processed", 1),
+        ("failed", 1),
+        ("processed", 1),
+    ]
+    assert "database went away" in rows[ids[1]].detail
+    # nothing of the failed message stays: no ticket, no requester account
+    assert sorted(Ticket.objects.values_list("subject", flat=True)) == ["m0", "m2"]
+    assert not User.objects.filter(email="p1@example.test").exists()
+    monkeypatch.undo()
+    assert services.replay(states=["failed"]) == [ids[1]]
+    assert InboundEmail.objects.get(pk=ids[1]).state == "processed"
+    assert Message.objects.count() == 3
+
+
+def test_messages_tried_before_are_processed_alone(
+    desk: Any, mailbox: Any, monkeypatch: Any
+) -> None:
+    raws = [build_email(subject=f"m{i}") for i in range(4)]
+    ids = [row.pk for row, _c in services.store_many(mailbox=mailbox, raws=raws, source="test")]
+    InboundEmail.objects.filter(pk=ids[1]).update(state="processing", attempts=1)
+    batches: list[list[int]] = []
+    process_batch = services._process_batch
+
+    def spy(inbound_ids: list[int]) -> None:
+        batches.append(list(inbound_ids))
+        process_batch(inbound_ids)
+
+    monkeypatch.setattr(services, "_process_batch", spy)
+    services.process_many(list(reversed(ids)))
+    # in id order; the one a crashed worker left behind goes alone
+    assert batches == [[ids[0]], [ids[1]], [ids[2], ids[3]]]
+    attempts = dict(InboundEmail.objects.values_list("pk", "attempts"))
+    assert [attempts[pk] for pk in ids] == [1, 2, 1, 1]
+    assert set(InboundEmail.objects.values_list("state", flat=True)) == {"processed"}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_committed_batch_dispatches_all_its_events(desk: Any) -> None:
+    mailbox = Mailbox.objects.create(address="support@helpline.test")
+    raws = [build_email(subject=f"m{i}", cc=f"cc{i}@example.test") for i in range(3)]
+    # tasks run inline here: receiving runs the processing task after the commit
+    services.receive_many(mailbox=mailbox, raws=raws, source="test")
+    assert set(InboundEmail.objects.values_list("state", flat=True)) == {"processed"}
+    types = sorted(OutboxEvent.objects.values_list("type", flat=True))
+    assert types.count("ticket.created") == 3 and types.count("ticket.watchers_changed") == 3
+    assert not OutboxEvent.objects.filter(dispatched_at__isnull=True).exists()
