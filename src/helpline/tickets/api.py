@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from django.conf import settings
 from django.db import transaction
-from django.http import FileResponse, HttpRequest
+from django.http import FileResponse, HttpRequest, HttpResponse
 from django.utils.translation import gettext as _
 from ninja import File, Form, Query, Router, Schema, Status
 from ninja.errors import ValidationError as NinjaValidationError
@@ -31,7 +31,7 @@ from pydantic import ValidationError as PydanticValidationError
 from helpline.accounts import selectors as accounts_selectors
 from helpline.accounts import services as accounts_services
 from helpline.accounts.models import Team, User
-from helpline.api import Page, PageParams, paginate, require_scope
+from helpline.api import Page, PageParams, api, paginate, require_scope
 from helpline.core.errors import NotFound, PayloadTooLarge, PermissionDenied, ValidationError
 from helpline.tickets import catalog, selectors, services
 from helpline.tickets.access import access_ticket, require_staff
@@ -59,6 +59,8 @@ from helpline.tickets.schemas import (
     TicketUpdateIn,
     TransferIn,
     WatcherIn,
+    ticket_list_items,
+    visible_custom_fields,
 )
 
 router = Router(tags=["tickets"])
@@ -188,7 +190,24 @@ def _filtered(actor: User, params: TicketFilterParams, q: str) -> Any:
     if params.sort == "sla_due_at":
         # "breaching soonest first": tickets with a running SLA/OLA clock, earliest deadline
         queryset = queryset.filter(sla_due_at__isnull=False)
-    return selectors.only_list_columns(queryset)
+    return queryset
+
+
+def _ticket_page(
+    request: HttpRequest, actor: User, params: TicketFilterParams, q: str, page: PageParams
+) -> HttpResponse:
+    """One page of `Page[TicketOut]`, rendered from plain rows: the same JSON as validating
+    model instances against the schema, at a fraction of the cost (lists are the hot path)."""
+    rows = selectors.ticket_list_rows(_filtered(actor, params, q))
+    result = paginate(rows, page, order_by=params.sort)
+    items = result["items"]
+    names = selectors.ticket_list_names(items)
+    tags = selectors.ticket_tag_names([row.id for row in items])
+    body = {
+        "items": ticket_list_items(items, names, tags, visible_custom_fields(request)),
+        "next_cursor": result["next_cursor"],
+    }
+    return api.create_response(request, body, status=200)
 
 
 @router.get("/tickets", response=Page[TicketOut])
@@ -200,7 +219,7 @@ def list_tickets(
 ) -> Any:
     """Tickets the caller may see, filtered and sorted, one cursor page at a time."""
     actor = require_scope(request, READ)
-    return paginate(_filtered(actor, filters, q), page, order_by=filters.sort)
+    return _ticket_page(request, actor, filters, q, page)
 
 
 @router.get("/search", response=Page[TicketOut])
@@ -212,7 +231,7 @@ def search_tickets(
 ) -> Any:
     """Full-text ticket search (the same filters and sorting as the ticket list)."""
     actor = require_scope(request, READ)
-    return paginate(_filtered(actor, filters, q), page, order_by=filters.sort)
+    return _ticket_page(request, actor, filters, q, page)
 
 
 # --- create, read, update -----------------------------------------------------------------
