@@ -226,6 +226,9 @@ HELPLINE_MAIL_MAX_MESSAGE_BYTES = int(
     os.environ.get("HELPLINE_MAIL_MAX_MESSAGE_BYTES", str(40 * 1024 * 1024))
 )
 HELPLINE_MAIL_SENDER_RATE = os.environ.get("HELPLINE_MAIL_SENDER_RATE", "30/3600")
+HELPLINE_QUEUE_AGEING_BOUND_MINUTES = int(
+    os.environ.get("HELPLINE_QUEUE_AGEING_BOUND_MINUTES", "240")
+)
 HELPLINE_MAIL_THREAD_WINDOW_DAYS = int(os.environ.get("HELPLINE_MAIL_THREAD_WINDOW_DAYS", "7"))
 # Sign-in, sign-up, magic-link and password-reset requests per client address and per e-mail.
 HELPLINE_SIGNIN_RATE_LIMIT = os.environ.get("HELPLINE_SIGNIN_RATE_LIMIT", "10/300")

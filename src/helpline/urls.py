@@ -9,6 +9,7 @@ urlpatterns: list[Any] = [
     path("", include("helpline.integrations.urls")),
     path("", include("helpline.tickets.urls")),
     path("", include("helpline.mail.urls")),
+    path("", include("helpline.routing.urls")),
 ]
 
 if settings.DEBUG:

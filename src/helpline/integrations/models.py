@@ -4,7 +4,9 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-AREAS = ("tickets", "users", "organizations", "teams", "categories", "search", "sla", "mail")
+AREAS = (
+    "tickets", "users", "organizations", "teams", "categories", "search", "sla", "mail", "routing",
+)  # fmt: skip
 SCOPES = tuple(f"{area}:{mode}" for area in AREAS for mode in ("read", "write"))
 
 

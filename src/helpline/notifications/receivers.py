@@ -8,6 +8,7 @@ from helpline.core.events import receiver
 from helpline.notifications import recipients
 from helpline.notifications.models import Kind
 from helpline.notifications.services import queue_email
+from helpline.routing import eta
 from helpline.tickets import events
 from helpline.tickets.models import Message, Status, Ticket
 
@@ -53,6 +54,7 @@ def ticket_created(event: events.TicketCreated, record: Any) -> None:
         recipient=ticket.requester,
         dedupe=str(record.uuid),
         ticket_message=message,
+        extra={"queue": eta.queue_place(ticket)},
     )
 
 

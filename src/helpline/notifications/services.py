@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import formataddr, make_msgid
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
@@ -213,6 +214,14 @@ def template_language(user: User | None) -> str:
     return "en"
 
 
+def recipient_zone(user: User) -> ZoneInfo | None:
+    """The user's time zone for dates in their e-mails; None (the site's) if unset or unknown."""
+    try:
+        return ZoneInfo(user.time_zone) if user.time_zone else None
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
 @dataclass(frozen=True)
 class Rendered:
     subject: str
@@ -315,8 +324,10 @@ def queue_email(
     recipient: User,
     dedupe: str,
     ticket_message: Message | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> OutboundEmail | None:
-    """Render and store one e-mail to `recipient`; deliver it after commit.
+    """Render and store one e-mail to `recipient`; deliver it after commit. `extra` adds
+    to the templates' context (which has the recipient's `time_zone`, None: the site's).
 
     None when the recipient or the identity switched this kind off, the address is
     failing, or an e-mail with the same `dedupe` key exists (a replayed event)."""
@@ -334,6 +345,8 @@ def queue_email(
         "message": ticket_message,
         "link": peers.agent_link(ticket) if is_staff else peers.customer_link(ticket, recipient),
         "site_url": settings.BASE_URL,
+        "time_zone": recipient_zone(recipient),
+        **(extra or {}),
     }
     rendered = render(kind=kind, language=template_language(recipient), context=data)
     in_reply_to, references = thread_ids(ticket, kind=kind, dedupe=dedupe)

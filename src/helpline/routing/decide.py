@@ -1,13 +1,14 @@
 """The assignment decision, pure: who of the candidates gets the next ticket.
 
-Kept free of the ORM so that fairness and capacity can be checked over many thousands of
-decisions quickly; `services.auto_assign` feeds it one aggregated query per decision.
+Kept free of the ORM so that fairness, capacity and skills can be checked over many
+thousands of decisions quickly; `services.auto_assign` feeds it one query's worth of
+candidates per decision.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,7 @@ class Candidate:
     available: bool
     open_tickets: int
     max_open: int | None = None
+    skills: frozenset[int] = field(default_factory=frozenset)
 
     @property
     def can_take(self) -> bool:
@@ -40,9 +42,31 @@ def least_loaded(candidates: Sequence[Candidate]) -> int | None:
     return min(able, key=lambda c: (c.open_tickets, c.id)).id
 
 
-def choose(strategy: str, candidates: Sequence[Candidate], last_id: int | None) -> int | None:
+def skilled(candidates: Sequence[Candidate], required: frozenset[int]) -> list[Candidate]:
+    """The candidates who have every required skill, whether available now or not."""
+    return [c for c in candidates if required <= c.skills]
+
+
+def skills_then_least_loaded(
+    candidates: Sequence[Candidate], required: frozenset[int]
+) -> int | None:
+    """The least loaded of the agents with every required skill. When nobody in the team has
+    them all, the least loaded of everyone (the ticket must not wait for an agent the team
+    does not have); when skilled agents exist but are away or full, nobody: it waits."""
+    pool = skilled(candidates, required)
+    return least_loaded(pool if pool else candidates)
+
+
+def choose(
+    strategy: str,
+    candidates: Sequence[Candidate],
+    last_id: int | None,
+    required: frozenset[int] = frozenset(),
+) -> int | None:
     if strategy == "round_robin":
         return round_robin(candidates, last_id)
     if strategy == "least_loaded":
         return least_loaded(candidates)
+    if strategy == "skills":
+        return skills_then_least_loaded(candidates, required)
     return None

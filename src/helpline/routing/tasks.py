@@ -7,9 +7,11 @@ from huey.contrib.djhuey import db_task
 
 @db_task(retries=3, retry_delay=5)
 def reoffer_for_agent(user_id: int) -> None:
-    """An agent became available: offer them (and their teams) the work that waits."""
+    """An agent became available or finished a ticket: offer them (and their teams) the
+    work that waits, first in the queue first."""
     from helpline.accounts.models import TeamMembership
     from helpline.routing import services
 
     teams = list(TeamMembership.objects.filter(user_id=user_id).values_list("team_id", flat=True))
-    services.reoffer(team_ids=teams)
+    if teams:
+        services.reoffer(team_ids=teams)

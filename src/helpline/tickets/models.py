@@ -154,6 +154,10 @@ class Ticket(models.Model):
     message_count = models.PositiveIntegerField(default=0)
     # The earliest running SLA/OLA deadline, kept by the sla app ("breaching soonest first").
     sla_due_at = models.DateTimeField(null=True, blank=True)
+    # Queue order (kept by the routing app): when this ticket should reach the top of its
+    # team's queue, from its arrival, priority and customer weight; never later than arrival
+    # plus the documented ageing bound.
+    queue_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -168,6 +172,9 @@ class Ticket(models.Model):
             # the desk's "sort by priority" keyset (priority, id)
             models.Index(fields=["priority", "id"], name="ticket_priority_id"),
             models.Index(fields=["sla_due_at"], name="ticket_sla_due"),
+            models.Index(fields=["team", "queue_at"], name="ticket_team_queue"),
+            # a team's recent first answers (the customers' queue estimate)
+            models.Index(fields=["team", "first_response_at"], name="ticket_team_first_response"),
         ]
         constraints = [
             models.CheckConstraint(

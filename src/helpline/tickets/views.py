@@ -29,6 +29,7 @@ from helpline.accounts.models import Role, User
 from helpline.accounts.views import throttled, too_many
 from helpline.core.errors import DomainError, NotFound
 from helpline.core.middleware import AuthenticatedRequest
+from helpline.routing import eta
 from helpline.tickets import catalog, selectors, services
 from helpline.tickets.access import access_ticket
 from helpline.tickets.forms import (
@@ -227,6 +228,7 @@ def _portal_context(
         "follow_token": follow_token,
         "reply_url": reply_url,
         "status_url": status_url,
+        "queue": eta.queue_place(ticket),
     }
 
 

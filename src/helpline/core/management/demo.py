@@ -18,6 +18,8 @@ from django.db import transaction
 
 from helpline.accounts import services as accounts
 from helpline.accounts.models import Organization, Role, Team, User
+from helpline.routing import config as routing_config
+from helpline.routing import services as routing
 from helpline.tickets import catalog
 from helpline.tickets import services as tickets
 from helpline.tickets.models import Category, Channel, Status
@@ -519,6 +521,7 @@ def build_demo() -> DemoDesk:
         _categories(desk)
         for story in STORIES:
             _tell(desk, story)
+        _routing(desk)
     return desk
 
 
@@ -584,6 +587,41 @@ def _categories(desk: DemoDesk) -> None:
             desk.categories[f"{parent_name}/{child}"] = catalog.category_create(
                 actor=admin, name=child, parent=parent
             )
+
+
+def _routing(desk: DemoDesk) -> None:
+    """L1 hands out work by skills (Russian to Olga, Chinese to Wei), L2 by least load; a
+    rule sends billing questions to Finance, another raises outages to high priority."""
+    admin = desk.people["admin"]
+    routing.team_routing_set(actor=admin, team=desk.teams["l1"], strategy="skills")
+    routing.team_routing_set(actor=admin, team=desk.teams["l2"], strategy="least_loaded")
+    russian = routing_config.skill_create(actor=admin, name="Russian", kind="language", value="ru")
+    chinese = routing_config.skill_create(actor=admin, name="Chinese", kind="language", value="zh")
+    vpn = routing_config.skill_create(
+        actor=admin, name="VPN", kind="category", category=desk.categories["Software/VPN"]
+    )
+    routing_config.agent_set_skills(actor=admin, user=desk.people["olga"], skills=[russian])
+    routing_config.agent_set_skills(actor=admin, user=desk.people["wei"], skills=[chinese, vpn])
+    routing_config.agent_set_skills(actor=admin, user=desk.people["liam"], skills=[vpn])
+    routing_config.rule_create(
+        actor=admin,
+        name="Billing category",
+        category_ids=[desk.categories["Billing"].pk],
+        team=desk.teams["finance"],
+    )
+    routing_config.rule_create(
+        actor=admin,
+        name="Billing words",
+        keywords=["invoice", "refund", "счёт", "счет", "возврат", "发票", "退款"],
+        team=desk.teams["finance"],
+    )
+    routing_config.rule_create(
+        actor=admin,
+        name="Outages",
+        keywords=["outage", "down", "не работает", "сбой", "宕机", "故障"],
+        set_priority="high",
+        add_tags=["outage"],
+    )
 
 
 def _tell(desk: DemoDesk, story: Story) -> None:

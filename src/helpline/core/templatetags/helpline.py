@@ -27,6 +27,7 @@ AUDIT_ACTIONS = {
     "unlinked": _("removed a link"),
     "watcher_added": _("added a watcher"),
     "watcher_removed": _("removed a watcher"),
+    "routed": _("routed the ticket"),
 }
 
 FIELD_LABELS = {

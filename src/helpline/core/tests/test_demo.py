@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 import pytest
 from django.contrib.auth import authenticate
@@ -13,6 +14,7 @@ from helpline.accounts.models import Organization, Role, SupportPlan, Team, Team
 from helpline.accounts.services import user_create
 from helpline.core.management import demo
 from helpline.core.models import OutboxEvent
+from helpline.tickets import services as tickets
 from helpline.tickets.models import Category, Message, Status, Ticket
 
 pytestmark = pytest.mark.django_db
@@ -27,7 +29,7 @@ def counts() -> dict[str, int]:
 
 
 def test_demo_builds_a_desk_with_lines_departments_and_multilingual_tickets(
-    capsys: pytest.CaptureFixture[str],
+    capsys: pytest.CaptureFixture[str], django_capture_on_commit_callbacks: Any
 ) -> None:
     call_command("demo")
 
@@ -52,6 +54,15 @@ def test_demo_builds_a_desk_with_lines_departments_and_multilingual_tickets(
     # Everything went through services: each change left an event in the outbox.
     assert OutboxEvent.objects.filter(type="ticket.escalated").count() >= 5
     assert "admin@helpline.example" in capsys.readouterr().out
+    # Routing is configured: a Chinese request lands with the Chinese-speaking agent, and an
+    # invoice question in Russian goes to Finance by rule.
+    people = {user.email: user for user in User.objects.all()}
+    lina, ivan = people["li.na@lotus.example"], people["ivan@globus.example"]
+    with django_capture_on_commit_callbacks(execute=True):
+        chinese = tickets.ticket_create(actor=lina, subject="打印机坏了", body="请帮忙")
+    assert Ticket.objects.get(pk=chinese.pk).assignee == people["wei@helpline.example"]
+    invoice = tickets.ticket_create(actor=ivan, subject="Вопрос", body="Пришлите счёт за май")
+    assert invoice.team is not None and invoice.team.name == "Finance"
 
 
 def test_demo_logins_work_with_the_documented_password() -> None:

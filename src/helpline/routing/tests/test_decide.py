@@ -78,3 +78,51 @@ def test_capacity_is_never_exceeded_and_away_agents_get_nothing(agents, tickets,
         assert cap is None or load[chosen] < cap
         load[chosen] += 1
         last = chosen
+
+
+candidate = st.builds(
+    Candidate,
+    id=st.integers(1, 50),
+    available=st.booleans(),
+    open_tickets=st.integers(0, 10),
+    max_open=st.none() | st.integers(1, 10),
+    skills=st.frozensets(st.integers(1, 5), max_size=5),
+)
+
+
+@given(
+    st.lists(candidate, max_size=12, unique_by=lambda c: c.id),
+    st.frozensets(st.integers(1, 5), max_size=3),
+)
+def test_skills_are_respected_whenever_the_team_has_them(pool, required):
+    chosen = choose("skills", pool, None, required)
+    skilled = [c for c in pool if required <= c.skills]
+    by_id = {c.id: c for c in pool}
+    if chosen is not None:
+        assert by_id[chosen].can_take
+    if skilled:
+        # a skilled agent or nobody (the ticket waits for one): never an unskilled one
+        assert chosen is None or required <= by_id[chosen].skills
+        able = [c for c in skilled if c.can_take]
+        if able:
+            best = min(able, key=lambda c: (c.open_tickets, c.id))
+            assert chosen == best.id
+        else:
+            assert chosen is None
+    else:
+        # nobody in the team has them: least loaded of everyone
+        assert chosen == least_loaded(pool)
+
+
+def test_skills_pick_the_least_loaded_skilled_agent():
+    vpn, chinese = 1, 2
+    pool = [
+        Candidate(id=1, available=True, open_tickets=0),
+        Candidate(id=2, available=True, open_tickets=5, skills=frozenset({vpn})),
+        Candidate(id=3, available=True, open_tickets=3, skills=frozenset({vpn, chinese})),
+        Candidate(id=4, available=False, open_tickets=0, skills=frozenset({vpn, chinese})),
+    ]
+    assert choose("skills", pool, None, frozenset({vpn})) == 3
+    assert choose("skills", pool, None, frozenset({vpn, chinese})) == 3
+    assert choose("skills", pool, None, frozenset()) == 1
+    assert choose("skills", pool, None, frozenset({99})) == 1  # nobody has it: least loaded

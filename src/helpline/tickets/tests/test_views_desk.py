@@ -305,8 +305,9 @@ def test_queue_page_query_budget(desk: Any, count: int, django_assert_max_num_qu
     client = client_for(desk.supervisor)
     url = reverse("tickets:desk") + "?view=all"
     client.get(url)  # warm the session
-    # session, user, saved views, tickets, tags (filter and bulk forms load on demand)
-    with django_assert_max_num_queries(5):
+    # session, user, saved views, tickets, tags (filter and bulk forms load on demand),
+    # the viewer's availability (the header's switch)
+    with django_assert_max_num_queries(6):
         response = client.get(url)
     assert response.status_code == 200
     assert response.content.decode().count("data-ticket=") == min(count, 25)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.db import connections
 
 CHROMIUM = os.environ.get("HELPLINE_CHROMIUM", "/usr/bin/chromium")
 DESKTOP = {"width": 1280, "height": 800}
@@ -58,8 +59,17 @@ def screenshots() -> Path:
 def in_thread(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     """Run database work off the main thread: Playwright's sync API keeps an event loop
     there, where Django refuses synchronous ORM calls and real-time pushes."""
+
+    def run() -> Any:
+        try:
+            return function(*args, **kwargs)
+        finally:
+            # Hand the thread's connection back: on PostgreSQL it came from the process's
+            # pool, and a dead thread's connection would hold a pool slot until timeout.
+            connections.close_all()
+
     with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(function, *args, **kwargs).result()
+        return pool.submit(run).result()
 
 
 @pytest.fixture

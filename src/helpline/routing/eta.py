@@ -1,0 +1,111 @@
+"""Where a ticket waiting for its first answer stands in its team's queue, and when we expect
+to answer it (a selector: reads only).
+
+Position: 1 + the team's other tickets awaiting a first answer (new or open, no first
+response yet) whose queue key (`ordering.queue_key`) is smaller, ties by number.
+
+Estimate: the team's recent throughput, the number of its tickets that got their first answer
+in the last 7 days per business minute of the team's calendar over those days; the answer
+is expected `position / throughput` business minutes from now. The calendar is the team's
+(`sla.CalendarAssignment`), else the default one, else calendar time. Without any first
+answer in the window there is no estimate. It is an estimate: the queue moves as tickets
+arrive, get more urgent or are answered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db.models import Exists, OuterRef, Q
+from django.utils import timezone
+
+from helpline.routing import ordering
+from helpline.sla.businesstime import BusinessCalendar, CalendarError
+from helpline.sla.models import Calendar, CalendarAssignment
+from helpline.tickets.models import Status, Ticket
+
+THROUGHPUT_WINDOW = timedelta(days=7)
+AWAITING = (Status.NEW, Status.OPEN)
+
+
+@dataclass(frozen=True)
+class QueuePlace:
+    position: int
+    estimated_answer_at: datetime | None  # None: no answers lately to estimate from
+
+
+def awaits_first_answer(ticket: Ticket) -> bool:
+    return (
+        ticket.first_response_at is None
+        and ticket.status in AWAITING
+        and ticket.team_id is not None
+    )
+
+
+def team_calendar(team_id: int) -> BusinessCalendar | None:
+    """The team's calendar, else the default one; None: calendar time (one query)."""
+    found = (
+        Calendar.objects.annotate(
+            for_team=Exists(
+                CalendarAssignment.objects.filter(calendar=OuterRef("pk"), team_id=team_id)
+            )
+        )
+        .filter(Q(for_team=True) | Q(is_default=True))
+        .order_by("-for_team")
+        .first()
+    )
+    return found.business_calendar() if found is not None else None
+
+
+def estimate(
+    *, position: int, answered: int, calendar: BusinessCalendar | None, now: datetime
+) -> datetime | None:
+    """When the ticket at `position` should get its answer, at the rate of `answered` first
+    answers in the window that ends `now`; None without answers (or working time)."""
+    if answered <= 0:
+        return None
+    start = now - THROUGHPUT_WINDOW
+    try:
+        working = calendar.between(start, now) if calendar is not None else now - start
+        if working <= timedelta(0):
+            return None
+        wait = working * position / answered
+        return calendar.add(now, wait) if calendar is not None else now + wait
+    except CalendarError:
+        return None
+
+
+def queue_place(ticket: Ticket, *, now: datetime | None = None) -> QueuePlace | None:
+    """The ticket's place and expected answer; None unless it awaits its first answer in a
+    team's queue. Two or three queries, each on an index. It tells nothing about other
+    tickets but how many are ahead."""
+    if not awaits_first_answer(ticket) or ticket.team_id is None:
+        return None
+    now = now or timezone.now()
+    key = ordering.queue_key(
+        created_at=ticket.created_at, queue_at=ticket.queue_at, sla_due_at=ticket.sla_due_at
+    )
+    team = Ticket.objects.filter(team_id=ticket.team_id)
+    # Two counts, each on an index: the team's waiting tickets (team, status), and its first
+    # answers in the window (team, first_response_at); never a scan of the team's history.
+    ahead = (
+        team.filter(first_response_at__isnull=True, status__in=AWAITING)
+        .annotate(queue_key=ordering.queue_key_expression())
+        .filter(Q(queue_key__lt=key) | Q(queue_key=key, pk__lt=ticket.pk))
+        .count()
+    )
+    answered = team.filter(
+        first_response_at__gt=now - THROUGHPUT_WINDOW, first_response_at__lte=now
+    ).count()
+    counts = {"ahead": ahead, "answered": answered}
+    position = counts["ahead"] + 1
+    if not counts["answered"]:
+        return QueuePlace(position=position, estimated_answer_at=None)
+    when = estimate(
+        position=position,
+        answered=counts["answered"],
+        calendar=team_calendar(ticket.team_id),
+        now=now,
+    )
+    return QueuePlace(position=position, estimated_answer_at=when)

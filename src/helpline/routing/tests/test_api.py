@@ -1,0 +1,310 @@
+"""The routing API: strategies, rules, skills, agents, and an agent's own availability."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpline.core.api_testing import api_call
+from helpline.integrations import services as tokens
+from helpline.routing.models import AgentSkill, AgentStatus, RoutingRule, TeamRouting
+from helpline.tickets import catalog
+from helpline.tickets import services as tickets
+
+
+def test_admin_sets_a_team_strategy(client, desk):
+    rows = api_call(client, "get", "/routing/teams", user=desk.agent1, expect=200).json()
+    assert {row["team"]: row["strategy"] for row in rows} == {
+        "L1": "manual",
+        "L2": "manual",
+        "Finance": "manual",
+    }
+    body = api_call(
+        client,
+        "put",
+        f"/routing/teams/{desk.l1.pk}",
+        user=desk.admin,
+        json={"strategy": "skills"},
+        expect=200,
+    ).json()
+    assert body == {
+        "team_id": desk.l1.pk,
+        "team": "L1",
+        "strategy": "skills",
+        "label": "Skills, then least loaded",
+    }
+    assert TeamRouting.objects.get(team=desk.l1).strategy == "skills"
+    api_call(
+        client,
+        "put",
+        f"/routing/teams/{desk.l1.pk}",
+        user=desk.supervisor,
+        json={"strategy": "manual"},
+        expect=403,
+    )
+    api_call(
+        client,
+        "put",
+        f"/routing/teams/{desk.l1.pk}",
+        user=desk.admin,
+        json={"strategy": "random"},
+        expect=422,
+    )
+    api_call(
+        client,
+        "put",
+        "/routing/teams/99999",
+        user=desk.admin,
+        json={"strategy": "manual"},
+        expect=404,
+    )
+
+
+def test_admin_manages_rules_and_they_route_tickets(client, desk):
+    created = api_call(
+        client,
+        "post",
+        "/routing/rules",
+        user=desk.admin,
+        expect=201,
+        json={
+            "name": "VPN",
+            "keywords": ["vpn"],
+            "team_id": desk.l2.pk,
+            "set_priority": "high",
+        },
+    ).json()
+    assert created["team"] == {"id": desk.l2.pk, "name": "L2"}
+    assert created["set_priority"] == "high" and created["position"] == 0
+    second = api_call(
+        client,
+        "post",
+        "/routing/rules",
+        user=desk.admin,
+        expect=201,
+        json={"name": "Rest", "team_id": desk.finance_team.pk},
+    ).json()
+    assert second["position"] == 10
+    ticket = tickets.ticket_create(actor=desk.alice, subject="VPN down", body="help")
+    assert ticket.team_id == desk.l2.pk and ticket.priority == 2
+    api_call(
+        client,
+        "patch",
+        f"/routing/rules/{created['id']}",
+        user=desk.admin,
+        expect=200,
+        json={"is_active": False, "set_priority": None},
+    )
+    assert tickets.ticket_create(actor=desk.alice, subject="VPN", body="x").team_id == (
+        desk.finance_team.pk
+    )
+    order = api_call(
+        client,
+        "post",
+        "/routing/rules/reorder",
+        user=desk.admin,
+        expect=200,
+        json={"rule_ids": [second["id"], created["id"]]},
+    ).json()
+    assert [row["name"] for row in order] == ["Rest", "VPN"]
+    listed = api_call(client, "get", "/routing/rules", user=desk.agent1, expect=200).json()
+    assert [row["id"] for row in listed] == [second["id"], created["id"]]
+    api_call(client, "delete", f"/routing/rules/{created['id']}", user=desk.admin, expect=204)
+    api_call(client, "get", f"/routing/rules/{created['id']}", user=desk.admin, expect=404)
+    assert RoutingRule.objects.count() == 1
+
+
+def test_invalid_rules_get_the_error_shape(client, desk):
+    body = api_call(
+        client,
+        "post",
+        "/routing/rules",
+        user=desk.admin,
+        expect=422,
+        json={
+            "name": "Bad",
+            "category_ids": [424242],
+            "team_id": desk.l2.pk,
+        },
+    ).json()
+    assert body["error"]["fields"] == {"category_ids": "a list of existing ids"}
+    body = api_call(
+        client,
+        "post",
+        "/routing/rules",
+        user=desk.admin,
+        expect=422,
+        json={"name": "x", "team_id": 424242},
+    ).json()
+    assert body["error"]["fields"] == {"team_id": "not_found"}
+    api_call(
+        client,
+        "post",
+        "/routing/rules",
+        user=desk.admin,
+        expect=422,
+        json={"name": "x", "channels": ["fax"], "team_id": desk.l2.pk},
+    )
+    api_call(
+        client,
+        "post",
+        "/routing/rules",
+        user=desk.admin,
+        expect=422,
+        json={"name": "x", "team_id": desk.l2.pk, "surprise": True},
+    )
+    rule = api_call(
+        client,
+        "post",
+        "/routing/rules",
+        user=desk.admin,
+        expect=201,
+        json={"name": "ok", "team_id": desk.l2.pk},
+    ).json()
+    api_call(
+        client,
+        "patch",
+        f"/routing/rules/{rule['id']}",
+        user=desk.admin,
+        expect=422,
+        json={"name": None},
+    )
+    api_call(
+        client, "post", "/routing/rules/reorder", user=desk.admin, expect=422, json={"rule_ids": []}
+    )
+
+
+def test_skills_and_agents(client, desk):
+    vpn = catalog.category_create(actor=desk.admin, name="VPN")
+    skill = api_call(
+        client,
+        "post",
+        "/routing/skills",
+        user=desk.admin,
+        expect=201,
+        json={
+            "name": "VPN",
+            "kind": "category",
+            "category_id": vpn.pk,
+        },
+    ).json()
+    chinese = api_call(
+        client,
+        "post",
+        "/routing/skills",
+        user=desk.admin,
+        expect=201,
+        json={"name": "Chinese", "kind": "language", "value": "zh"},
+    ).json()
+    api_call(
+        client,
+        "post",
+        "/routing/skills",
+        user=desk.admin,
+        expect=409,
+        json={"name": "VPN", "kind": "language", "value": "en"},
+    )
+    api_call(
+        client,
+        "post",
+        "/routing/skills",
+        user=desk.admin,
+        expect=422,
+        json={"name": "X", "kind": "category", "category_id": 424242},
+    )
+    api_call(
+        client,
+        "post",
+        "/routing/skills",
+        user=desk.supervisor,
+        expect=403,
+        json={"name": "Y", "kind": "language", "value": "ru"},
+    )
+    agent = api_call(
+        client,
+        "patch",
+        f"/routing/agents/{desk.agent1.pk}",
+        user=desk.supervisor,
+        expect=200,
+        json={"skill_ids": [skill["id"], chinese["id"]], "max_open": 3, "available": False},
+    ).json()
+    assert set(agent["skill_ids"]) == {skill["id"], chinese["id"]}
+    assert agent["max_open"] == 3 and agent["available"] is False and agent["teams"] == ["L1"]
+    assert AgentSkill.objects.filter(user=desk.agent1).count() == 2
+    api_call(
+        client,
+        "patch",
+        f"/routing/agents/{desk.agent1.pk}",
+        user=desk.supervisor,
+        expect=200,
+        json={"max_open": None},
+    )
+    assert AgentStatus.objects.get(user=desk.agent1).max_open is None
+    api_call(
+        client,
+        "patch",
+        f"/routing/agents/{desk.agent1.pk}",
+        user=desk.agent2,
+        expect=403,
+        json={"max_open": 5},
+    )
+    api_call(
+        client,
+        "patch",
+        f"/routing/agents/{desk.alice.pk}",
+        user=desk.admin,
+        expect=404,
+        json={"max_open": 5},
+    )
+    api_call(
+        client,
+        "patch",
+        f"/routing/agents/{desk.agent1.pk}",
+        user=desk.admin,
+        expect=422,
+        json={"skill_ids": [424242]},
+    )
+    rows = api_call(client, "get", "/routing/agents", user=desk.agent2, expect=200).json()
+    assert {row["email"] for row in rows} >= {"agent1@helpline.test", "agent2@helpline.test"}
+    assert all(row["email"] != "alice@acme.test" for row in rows)
+    api_call(client, "delete", f"/routing/skills/{skill['id']}", user=desk.admin, expect=204)
+    assert AgentSkill.objects.filter(user=desk.agent1).count() == 1
+
+
+def test_an_agent_sets_their_own_availability(client, desk):
+    assert api_call(client, "get", "/me/availability", user=desk.agent1).json() == {
+        "available": True
+    }
+    body = api_call(
+        client, "post", "/me/availability", user=desk.agent1, expect=200, json={"available": False}
+    ).json()
+    assert body == {"available": False}
+    assert AgentStatus.objects.get(user=desk.agent1).available is False
+    assert api_call(client, "get", "/me/availability", user=desk.agent1).json() == {
+        "available": False
+    }
+    api_call(
+        client,
+        "post",
+        "/me/availability",
+        user=desk.agent1,
+        expect=422,
+        json={"available": "maybe"},
+    )
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/routing/teams", "/routing/rules", "/routing/skills", "/routing/agents", "/me/availability"],
+)
+def test_customers_and_tokens_without_the_scope_are_refused(client, desk, path):
+    api_call(client, "get", path, user=desk.alice, expect=403)
+    _token, plaintext = tokens.token_create(
+        actor=None, user=desk.admin, name="t", scopes=["tickets:read"]
+    )
+    client.logout()
+    api_call(client, "get", path, token=plaintext, expect=403)
+    _token, reader = tokens.token_create(
+        actor=None, user=desk.agent1, name="r", scopes=["routing:read"]
+    )
+    api_call(client, "get", path, token=reader, expect=200)
+    api_call(client, "get", path, expect=401)
