@@ -29,7 +29,10 @@ api.add_router("/sender-identities", "helpline.notifications.api.identities")
 api.add_router("/mail", "helpline.mail.api.router")
 api.add_router("/mailboxes", "helpline.mail.api.mailboxes")
 api.add_router("/sla", "helpline.sla.api.router")
+api.add_router("/routing", "helpline.routing.api.router")
+api.add_router("/me", "helpline.routing.api.me")
 api.add_router("/tickets", "helpline.sla.api.ticket_sla")
+api.add_router("", "helpline.tickets.api_bulk.router")
 api.add_router("", "helpline.tickets.api.router")
 
 

@@ -35,6 +35,8 @@ from helpline.core.errors import (
 )
 from helpline.core.events import emit
 from helpline.core.html import html_to_text, sanitize_html, strip_control_chars
+from helpline.core.memo import memo
+from helpline.routing import ordering, rules
 from helpline.tickets import events
 from helpline.tickets.models import (
     Attachment,
@@ -186,13 +188,22 @@ def _check_category(category: Category | None) -> None:
 
 
 def validate_custom_fields(
-    values: dict[str, Any], *, current: dict[str, Any] | None = None, customer: bool = False
+    values: dict[str, Any],
+    *,
+    current: dict[str, Any] | None = None,
+    customer: bool = False,
+    definitions: dict[str, CustomField] | None = None,
 ) -> dict[str, Any]:
     """Validate `values` against the admin-defined fields; return the merged, typed dict.
 
     A value of None removes the field. Required fields must be present after merging.
+    `definitions` (the active fields by key) saves the query when validating a batch.
     """
-    definitions = {field.key: field for field in CustomField.objects.filter(is_active=True)}
+    if definitions is None:
+        definitions = memo(
+            "tickets.custom_fields",
+            lambda: {field.key: field for field in CustomField.objects.filter(is_active=True)},
+        )
     merged = dict(current or {})
     errors: dict[str, str] = {}
     for key, value in values.items():
@@ -323,7 +334,7 @@ def _add_message(
 
 
 def _default_team() -> Team | None:
-    return Team.objects.filter(is_default=True).first()
+    return memo("tickets.default_team", lambda: Team.objects.filter(is_default=True).first())
 
 
 # --- create ------------------------------------------------------------------------------
@@ -374,11 +385,37 @@ def ticket_create(
     validate_attachments(attachments)
     if assignee is not None and not assignee.is_staff_member:
         raise ValidationError(_("The assignee must be an agent."), fields={"assignee": "not_agent"})
-    team = team or routed_team or _default_team()
     if organization is None:
         organization = requester.organization
+    plan = organization.plan if organization is not None and organization.plan_id else None
+    outcome = rules.evaluate(
+        rules.Draft(
+            subject=subject,
+            text=text,
+            channel=channel,
+            priority=priority_value,
+            category_id=category.pk if category is not None else None,
+            organization_id=organization.pk if organization is not None else None,
+            plan_id=plan.pk if plan is not None else None,
+            language=requester.language,
+            sender_email=requester.email,
+        )
+    )
+    routed: dict[str, Any] = {}
+    if outcome is not None:
+        if team is None and outcome.team_id is not None:
+            team = routed["team"] = Team.objects.get(pk=outcome.team_id)
+        if outcome.priority is not None and outcome.priority > priority_value:
+            priority_value = outcome.priority
+            routed["priority"] = Priority(priority_value).key
+        added = [name for name in _tag_names(outcome.tags) if name not in tag_names]
+        if added:
+            tag_names += added
+            routed["tags"] = added
+    team = team or routed_team or _default_team()
     now = timezone.now()
     by_customer = is_customer or actor.pk == requester.pk
+    customer_since = organization.created_at if organization is not None else requester.date_joined
     with transaction.atomic():
         ticket = Ticket.objects.create(
             subject=subject,
@@ -393,6 +430,12 @@ def ticket_create(
             custom_fields=fields,
             message_count=1,
             last_customer_message_at=now if by_customer else None,
+            queue_at=ordering.queue_at(
+                arrival=now,
+                priority=priority_value,
+                plan_weight=plan.priority_weight if plan is not None else None,
+                customer_since=customer_since,
+            ),
         )
         if tag_names:
             _set_tags(ticket, tag_names)
@@ -431,7 +474,35 @@ def ticket_create(
                 "channel": channel,
             },
         )
+        if outcome is not None and routed:
+            _audit(
+                ticket,
+                None,
+                "routed",
+                record,
+                after={**routed, "team": routed["team"].pk} if "team" in routed else routed,
+                note=_routing_reason(outcome.rule.name, routed),
+            )
     return ticket
+
+
+def _routing_reason(rule: str, routed: dict[str, Any]) -> str:
+    """ "Routed to L1 Technical by rule 'VPN'" (or what else the rule did)."""
+    done = []
+    if "team" in routed:
+        done.append(_("routed to %(team)s") % {"team": routed["team"].name})
+    if "priority" in routed:
+        done.append(
+            _("priority raised to %(priority)s")
+            % {"priority": Priority.from_name(routed["priority"]).label}
+        )
+    if "tags" in routed:
+        done.append(_("tagged %(tags)s") % {"tags": ", ".join(routed["tags"])})
+    actions = "; ".join(done)
+    return _("%(actions)s by rule '%(rule)s'") % {
+        "actions": actions[:1].upper() + actions[1:],
+        "rule": rule,
+    }
 
 
 # --- messages ----------------------------------------------------------------------------
