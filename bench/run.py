@@ -5,12 +5,14 @@
 For each database: seed N tickets unless bench/out/<db>-<size>/seed.json says that is done
 (`--reseed` forces it), start the real server (uvicorn on a free loopback port plus the Huey
 consumer, as `helpline run` does), create API tokens, then measure with C concurrent HTTP
-clients: POST /api/v1/tickets (throughput, p50/p99), ticket lists (agent queue, admin open
-tickets, customer's own) and search (Russian word form, Chinese substring, English word), both
-with one client (latency) and with C clients (under load). The database time of the same
-list and search queries is measured in-process for comparison. Figures are printed and the
-latest per database and size go into bench/RESULTS.md (between the markers) and
-bench/results.json.
+clients: POST /api/v1/tickets (throughput, p50/p99), POST /api/v1/tickets/bulk (batches of
+--bulk-size tickets; tickets/s, p50/p99 per request) and how fast the Huey consumer dispatches
+the events of those tickets, ticket lists (agent queue, admin open tickets, customer's own) and
+search (Russian word form, Chinese substring, English word), both with one client (latency)
+and with C clients (under load); `--only-create` skips the lists and search. The database
+time of the same list and search queries is measured in-process for comparison. Figures are
+printed and the latest per database and size go into bench/RESULTS.md (between the markers)
+and bench/results.json.
 """
 
 from __future__ import annotations
@@ -500,6 +502,7 @@ def measure(server: Server, desk: Desk, args: argparse.Namespace) -> list[Stats]
     pool = TextPool(random.Random(7))
     rng = random.Random(11)
     clients, total = args.clients, args.requests
+    since = last_event_id()
 
     def create(client: httpx.Client, i: int) -> httpx.Response:
         language = pool.language()
@@ -514,13 +517,19 @@ def measure(server: Server, desk: Desk, args: argparse.Namespace) -> list[Stats]
             },
         )
 
-    def timed(name: str, token: str, request: Request, *, total: int, clients: int) -> Stats:
+    def timed(
+        name: str, token: str, request: Request, *, total: int, clients: int, per: int = 1
+    ) -> Stats:
+        """`per`: tickets per request (CPU is then given per ticket)."""
+        quiet_began = time.perf_counter()
         wait_quiet(meter)
+        quiet_seconds = time.perf_counter() - quiet_began
         before = meter.sample()
         stats = hammer(name, base, token, request, total=total, clients=clients)
         after = meter.sample()
-        stats.extra["cpu_ms_per_request"] = CpuMeter.per_request(before, after, total)
+        stats.extra["cpu_ms_per_request"] = CpuMeter.per_request(before, after, total * per)
         stats.extra["other_load_cores"] = CpuMeter.other_load(before, after)
+        stats.extra["quiet_wait_seconds"] = round(quiet_seconds, 2)
         return stats
 
     def show(stats: Stats) -> None:
@@ -556,6 +565,9 @@ def measure(server: Server, desk: Desk, args: argparse.Namespace) -> list[Stats]
     )
     results[-1].db_p50_ms = db_create_time(desk, pool, rng)
     log(f"  task queue drained {drained} s after the last create")
+    measure_bulk(desk, args, timed, show, meter, pool, rng, since=since)
+    if args.only_create:
+        return results
     read_total = args.read_requests
     log("== ticket lists and search")
     scenarios = [
@@ -579,6 +591,97 @@ def measure(server: Server, desk: Desk, args: argparse.Namespace) -> list[Stats]
                 stats.db_p50_ms = db_list_time(actor, params)
             show(stats)
     return results
+
+
+def last_event_id() -> int:
+    from helpline.core.models import OutboxEvent
+
+    return OutboxEvent.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+
+def wait_for_dispatch(after_id: int, timeout: float = 900) -> tuple[float, int]:
+    """Wait until every event after `after_id` (those of the created tickets and what their
+    receivers emitted) is dispatched. The time.perf_counter() when that was seen, and how
+    many `ticket.created` events were still waiting then (0 unless `timeout` ran out)."""
+    from helpline.core.models import OutboxEvent
+
+    pending = OutboxEvent.objects.filter(pk__gt=after_id, dispatched_at__isnull=True)
+    began = time.perf_counter()
+    while pending.exists() and time.perf_counter() - began < timeout:
+        time.sleep(0.1)
+    return time.perf_counter(), pending.filter(type="ticket.created").count()
+
+
+def measure_bulk(
+    desk: Desk,
+    args: argparse.Namespace,
+    timed: Callable[..., Stats],
+    show: Callable[[Stats], None],
+    meter: CpuMeter,
+    pool: TextPool,
+    rng: random.Random,
+    *,
+    since: int,
+) -> None:
+    """POST /api/v1/tickets/bulk with batches of `--bulk-size` tickets from C clients, then
+    the time until the consumer has dispatched every event those tickets produced."""
+    size, clients = args.bulk_size, args.clients
+    requests = max(1, args.bulk_tickets // size)
+    tickets = requests * size
+
+    def create_bulk(client: httpx.Client, i: int) -> httpx.Response:
+        items = []
+        for _ in range(size):
+            language = pool.language()
+            items.append(
+                {
+                    "subject": pool.subject(language),
+                    "body": pool.message(language),
+                    "requester_id": rng.choice(desk.requesters),
+                    "priority": rng.choice(["low", "normal", "normal", "high"]),
+                    "channel": "api",
+                }
+            )
+        return client.post("/api/v1/tickets/bulk", json={"tickets": items})
+
+    log(f"== bulk ticket creation: {requests} requests of {size} tickets")
+    hammer("warm-up", meter.server.url, desk.admin_token, create_bulk, total=2, clients=2)
+    wait_for_dispatch(since, timeout=300)  # the earlier creations' events first
+    first_id = last_event_id()
+    before = meter.sample()
+    began = time.perf_counter()
+    stats = timed(
+        f"create bulk: POST /api/v1/tickets/bulk, {size} per request",
+        desk.admin_token, create_bulk, total=requests, clients=clients, per=size,
+    )  # fmt: skip
+    http_seconds = stats.seconds
+    # the row's rate in tickets/s (requests/s times the batch size)
+    stats.per_second = round(stats.ok * size / http_seconds, 1)
+    stats.extra["requests_per_second"] = round(stats.ok / http_seconds, 1)
+    show(stats)
+    done, left = wait_for_dispatch(first_id)
+    after = meter.sample()
+    # wait_quiet() inside timed() ran between `began` and the first request
+    seconds = done - began - (stats.extra.get("quiet_wait_seconds") or 0.0)
+    drain = Stats(
+        name="dispatch: ticket.created of the bulk tickets (Huey consumer, end to end)",
+        clients=args.huey_workers,
+        requests=tickets,
+        ok=tickets - left,
+        errors={"not dispatched in time": left} if left else {},
+        seconds=round(seconds, 2),
+        per_second=round((tickets - left) / seconds, 1),
+        p50_ms=float("nan"),
+        p90_ms=float("nan"),
+        p99_ms=float("nan"),
+        max_ms=float("nan"),
+        note=f"all events dispatched {round(seconds - http_seconds, 1)} s after the last request",
+    )
+    drain.extra["cpu_ms_per_request"] = CpuMeter.per_request(before, after, tickets - left)
+    drain.extra["other_load_cores"] = CpuMeter.other_load(before, after)
+    show(drain)
+    log(f"  {tickets} tickets: created in {http_seconds} s, events dispatched after "
+        f"{drain.seconds} s ({drain.note}; {left} not dispatched)")  # fmt: skip
 
 
 def machine() -> dict[str, Any]:
@@ -621,14 +724,19 @@ def render(entry: dict[str, Any]) -> str:
         "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---|",
     ]
     for row in entry["results"]:
+        p50, p90, p99 = (_ms(row[key]) for key in ("p50_ms", "p90_ms", "p99_ms"))
         lines.append(
             f"| {row['name']} | {row['clients']} | {row['requests']} "
-            f"| {sum(row['errors'].values())} | {row['per_second']} | {row['p50_ms']} "
-            f"| {row['p90_ms']} | {row['p99_ms']} | {row['db_p50_ms'] or '-'} "
+            f"| {sum(row['errors'].values())} | {row['per_second']} | {p50} "
+            f"| {p90} | {p99} | {row['db_p50_ms'] or '-'} "
             f"| {cpu_cell(row)} | {row.get('extra', {}).get('other_load_cores', '-')} "
             f"| {verdict(entry, row)} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _ms(value: Any) -> str:
+    return "-" if value is None or value != value else str(value)  # NaN: not measured
 
 
 def cpu_cell(row: dict[str, Any]) -> str:
@@ -643,7 +751,7 @@ def verdict(entry: dict[str, Any], row: dict[str, Any]) -> str:
         return f"FAILED: {sum(row['errors'].values())} errors {row['errors']}"
     if row["name"].startswith("baseline"):
         return "reference"
-    if row["name"].startswith("create"):
+    if row["name"].startswith(("create", "dispatch")):
         ok = row["per_second"] >= TARGET_CREATE_PER_S and not row["errors"]
         return f"{'met' if ok else 'MISSED'} (>= {TARGET_CREATE_PER_S:.0f}/s)"
     if entry["db"] == "postgres" and entry["tickets"] >= 1_000_000:
@@ -672,6 +780,9 @@ def main(argv: Sequence[str]) -> None:
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--clients", type=int, default=8, help="concurrent HTTP clients")
     parser.add_argument("--requests", type=int, default=2000, help="tickets to create")
+    parser.add_argument("--bulk-tickets", type=int, default=5000, help="tickets to bulk-create")
+    parser.add_argument("--bulk-size", type=int, default=50, help="tickets per bulk request")
+    parser.add_argument("--only-create", action="store_true", help="skip lists and search")
     parser.add_argument("--read-requests", type=int, default=300, help="per list/search case")
     parser.add_argument("--workers", type=int, default=0, help="uvicorn workers (0: per DB)")
     parser.add_argument("--huey-workers", type=int, default=2)
