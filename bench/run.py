@@ -9,7 +9,8 @@ clients: POST /api/v1/tickets (throughput, p50/p99), POST /api/v1/tickets/bulk (
 --bulk-size tickets; tickets/s, p50/p99 per request) and how fast the Huey consumer dispatches
 the events of those tickets, ticket lists (agent queue, admin open tickets, customer's own) and
 search (Russian word form, Chinese substring, English word), both with one client (latency)
-and with C clients (under load); `--only-create` skips the lists and search. The database
+and with C clients (under load); `--only-create` skips the lists and search, `--only-read`
+the creation (so that no event backlog competes with the reads). The database
 time of the same list and search queries is measured in-process for comparison. Figures are
 printed and the latest per database and size go into bench/RESULTS.md (between the markers)
 and bench/results.json.
@@ -550,22 +551,23 @@ def measure(server: Server, desk: Desk, args: argparse.Namespace) -> list[Stats]
     for count in sorted({1, clients}):
         show(timed("baseline: GET /api/v1/categories", desk.admin_token, categories,
                    total=args.read_requests, clients=count))  # fmt: skip
-    log("== warm-up")
-    hammer("warm-up", base, desk.admin_token, create, total=20, clients=2)
-    log("== ticket creation")
-    pending = queue_length()
-    before_all = meter.sample()
-    show(timed("create: POST /api/v1/tickets", desk.admin_token, create,
-               total=total, clients=clients))  # fmt: skip
-    results[-1].extra["queued_tasks"] = queue_length() - pending
-    drained = wait_for_queue()
-    results[-1].extra["queue_drain_seconds"] = drained
-    results[-1].extra["cpu_ms_per_ticket_incl_drain"] = CpuMeter.per_request(
-        before_all, meter.sample(), total
-    )
-    results[-1].db_p50_ms = db_create_time(desk, pool, rng)
-    log(f"  task queue drained {drained} s after the last create")
-    measure_bulk(desk, args, timed, show, meter, pool, rng, since=since)
+    if not args.only_read:
+        log("== warm-up")
+        hammer("warm-up", base, desk.admin_token, create, total=20, clients=2)
+        log("== ticket creation")
+        pending = queue_length()
+        before_all = meter.sample()
+        show(timed("create: POST /api/v1/tickets", desk.admin_token, create,
+                   total=total, clients=clients))  # fmt: skip
+        results[-1].extra["queued_tasks"] = queue_length() - pending
+        drained = wait_for_queue()
+        results[-1].extra["queue_drain_seconds"] = drained
+        results[-1].extra["cpu_ms_per_ticket_incl_drain"] = CpuMeter.per_request(
+            before_all, meter.sample(), total
+        )
+        results[-1].db_p50_ms = db_create_time(desk, pool, rng)
+        log(f"  task queue drained {drained} s after the last create")
+        measure_bulk(desk, args, timed, show, meter, pool, rng, since=since)
     if args.only_create:
         return results
     read_total = args.read_requests
@@ -783,6 +785,9 @@ def main(argv: Sequence[str]) -> None:
     parser.add_argument("--bulk-tickets", type=int, default=5000, help="tickets to bulk-create")
     parser.add_argument("--bulk-size", type=int, default=50, help="tickets per bulk request")
     parser.add_argument("--only-create", action="store_true", help="skip lists and search")
+    parser.add_argument(
+        "--only-read", action="store_true", help="skip creation: lists and search on a quiet desk"
+    )
     parser.add_argument("--read-requests", type=int, default=300, help="per list/search case")
     parser.add_argument("--workers", type=int, default=0, help="uvicorn workers (0: per DB)")
     parser.add_argument("--huey-workers", type=int, default=2)
