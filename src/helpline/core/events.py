@@ -5,6 +5,9 @@ transaction. The event is written to the outbox table in that transaction; after
 a real-time push goes out and one dispatch task is enqueued. `dispatch()` feeds the
 registered receivers in stage order; each receiver runs at most once per event (a
 `ReceiverRun` row records success), so a retry re-runs only the receivers that failed.
+Events committed together (`emit_many`, `dispatch_together`) are dispatched as one batch
+(`dispatch_many`): a receiver with a batch form (`batch_receiver`) handles all the batch's
+events of its type in one call.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import importlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, ClassVar
 
 from django.apps import apps
@@ -55,6 +58,9 @@ class Receiver:
     event_type: str
     stage: str
     func: Callable[[Any, Any], None]
+    # The batch form, `batch(items)` with `items` a list of (event, record) pairs of this
+    # type; None: the dispatcher calls `func` once per event.
+    batch: Callable[[list[tuple[Any, Any]]], None] | None = None
 
 
 RECEIVERS: dict[str, list[Receiver]] = {}
@@ -72,6 +78,25 @@ def receiver(event_cls: type[DomainEvent], *, stage: str) -> Callable[[Callable]
             entries.append(Receiver(name, event_cls.type, stage, func))
             entries.sort(key=lambda entry: STAGES.index(entry.stage))
         return func
+
+    return decorate
+
+
+def batch_receiver(event_cls: type[DomainEvent], *, of: Callable) -> Callable[[Callable], Callable]:
+    """Register `func(items)` as the batch form of receiver `of` for `event_cls`: the
+    dispatcher calls it once with the (event, record) pairs of a batch's events of that type
+    instead of calling `of` per event. It must do for each event what `of` does (same
+    writes, e-mails, audit entries and events); it shares the receiver's name, so one
+    `ReceiverRun` per event records either form. Register `of` first."""
+    name = f"{of.__module__}.{of.__qualname__}"
+
+    def decorate(func: Callable) -> Callable:
+        entries = RECEIVERS.get(event_cls.type, [])
+        for index, entry in enumerate(entries):
+            if entry.name == name:
+                entries[index] = replace(entry, batch=func)
+                return func
+        raise RuntimeError(f"{name} is not a receiver of {event_cls.type!r}")
 
     return decorate
 
@@ -112,7 +137,7 @@ def emit_many(
 ) -> list[Any]:
     """`emit` for a batch of (event, aggregate) pairs by one actor: the outbox rows are
     written with one INSERT, and after commit they are pushed and queued for dispatch
-    together (one task); each event is still dispatched, and retried, on its own."""
+    together (one task), dispatched as one batch (`dispatch_many`)."""
     from helpline.core.models import OutboxEvent
 
     if not connection.in_atomic_block:
@@ -174,48 +199,116 @@ def _publish_and_enqueue(records: list[Any]) -> None:
         enqueue(dispatch_events, [record.pk for record in records])
 
 
-def _record_run(record: Any, receiver: str, run: Any, state: str, error: str) -> None:
-    """One write per receiver run: insert the first attempt, update a retried one."""
+def _record_runs(
+    items: list[tuple[Any, Any]],
+    receiver: str,
+    runs: dict[tuple[int, str], Any],
+    state: str,
+    error: str,
+) -> None:
+    """Record one receiver's outcome for these events: the first attempts with one INSERT,
+    the retried ones with one UPDATE."""
     from helpline.core.models import ReceiverRun
 
-    if run is None:
-        ReceiverRun.objects.create(
-            event=record, receiver=receiver, state=state, attempts=1, last_error=error
+    retried = [
+        runs[(record.pk, receiver)].pk for _e, record in items if (record.pk, receiver) in runs
+    ]
+    new = [record for _e, record in items if (record.pk, receiver) not in runs]
+    if new:
+        ReceiverRun.objects.bulk_create(
+            ReceiverRun(event=record, receiver=receiver, state=state, attempts=1, last_error=error)
+            for record in new
         )
-    else:
-        ReceiverRun.objects.filter(pk=run.pk).update(
+    if retried:
+        ReceiverRun.objects.filter(pk__in=retried).update(
             state=state, attempts=F("attempts") + 1, last_error=error, updated_at=timezone.now()
         )
 
 
+def _run(
+    entry: Receiver, items: list[tuple[Any, Any]], runs: dict[tuple[int, str], Any]
+) -> list[Any]:
+    """Run one receiver on these events; the records of the events it failed on.
+
+    The receiver's work and its DONE records commit together (exactly once). The events go
+    in one transaction (the batch form, else `func` per event); if that fails, each event
+    is run again on its own, so that one failing event holds back no other."""
+    from helpline.core.models import ReceiverRun
+
+    try:
+        with transaction.atomic():
+            if entry.batch is not None:
+                entry.batch(items)
+            else:
+                for event, record in items:
+                    entry.func(event, record)
+            _record_runs(items, entry.name, runs, ReceiverRun.State.DONE, "")
+        return []
+    except Exception as exc:
+        if len(items) > 1:
+            logger.warning(
+                "receiver %s failed on a batch of %s events (%s); running them one by one",
+                entry.name,
+                len(items),
+                exc,
+            )
+            return [record for item in items for record in _run(entry, [item], runs)]
+        record = items[0][1]
+        logger.exception("receiver %s failed on event %s", entry.name, record.pk)
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        # IntegrityError: a concurrent dispatch recorded this receiver first (its retry will
+        # see that).
+        with contextlib.suppress(IntegrityError), transaction.atomic():
+            _record_runs(items, entry.name, runs, ReceiverRun.State.FAILED, error)
+        return [record]
+
+
 def dispatch(event_id: int) -> None:
     """Run every receiver of the event once; raise if any failed so the task is retried."""
+    dispatch_many([event_id])
+
+
+def dispatch_many(event_ids: Sequence[int]) -> None:
+    """Dispatch these events: each receiver once per event, in stage order per event type.
+
+    The events are grouped by type; a receiver with a batch form gets each group in one
+    call, the others are called per event, in one transaction per receiver and group, and
+    the `ReceiverRun` rows are written per receiver and group. Events already dispatched,
+    and receivers already done for an event, are skipped: a retry re-runs only what failed.
+    Events that receivers emit are queued together when the batch is done. Raises if any
+    receiver failed, after all were tried (the events it failed on stay undispatched)."""
     from helpline.core.models import OutboxEvent, ReceiverRun
 
-    record = OutboxEvent.objects.filter(pk=event_id).first()
-    if record is None or record.dispatched_at is not None:
+    records = list(
+        OutboxEvent.objects.filter(pk__in=list(event_ids), dispatched_at__isnull=True).order_by(
+            "pk"
+        )
+    )
+    if not records:
         return
-    event_cls = CATALOGUE.get(record.type)
-    event = event_cls.model_validate(record.payload) if event_cls else None
-    runs = {run.receiver: run for run in ReceiverRun.objects.filter(event=record)}
-    failures: list[str] = []
-    for entry in RECEIVERS.get(record.type, []):
-        run = runs.get(entry.name)
-        if run is not None and run.state == ReceiverRun.State.DONE:
-            continue
-        try:
-            # The receiver's work and its DONE record commit together: exactly once.
-            with transaction.atomic():
-                entry.func(event, record)
-                _record_run(record, entry.name, run, ReceiverRun.State.DONE, "")
-        except Exception as exc:
-            logger.exception("receiver %s failed on event %s", entry.name, record.pk)
-            error = f"{type(exc).__name__}: {exc}"[:2000]
-            # IntegrityError: a concurrent dispatch recorded this receiver first (its retry
-            # will see that).
-            with contextlib.suppress(IntegrityError), transaction.atomic():
-                _record_run(record, entry.name, run, ReceiverRun.State.FAILED, error)
-            failures.append(entry.name)
-    if failures:
-        raise RuntimeError(f"receivers failed for event {record.pk}: {', '.join(failures)}")
-    OutboxEvent.objects.filter(pk=record.pk).update(dispatched_at=timezone.now())
+    runs = {
+        (run.event_id, run.receiver): run
+        for run in ReceiverRun.objects.filter(event__in=[record.pk for record in records])
+    }
+    groups: dict[str, list[tuple[Any, Any]]] = {}
+    for record in records:
+        event_cls = CATALOGUE.get(record.type)
+        event = event_cls.model_validate(record.payload) if event_cls else None
+        groups.setdefault(record.type, []).append((event, record))
+    failed: set[int] = set()
+    with dispatch_together():
+        for event_type, items in groups.items():
+            for entry in RECEIVERS.get(event_type, []):
+                pending = [
+                    item
+                    for item in items
+                    if getattr(runs.get((item[1].pk, entry.name)), "state", None)
+                    != ReceiverRun.State.DONE
+                ]
+                if pending:
+                    failed.update(record.pk for record in _run(entry, pending, runs))
+        done = [record.pk for record in records if record.pk not in failed]
+        if done:
+            OutboxEvent.objects.filter(pk__in=done).update(dispatched_at=timezone.now())
+    if failed:
+        raise RuntimeError(f"receivers failed for events {sorted(failed)}")

@@ -25,18 +25,11 @@ def dispatch_event(event_id: int) -> None:
 
 @db_task(retries=8, retry_delay=5)
 def dispatch_events(event_ids: list[int]) -> None:
-    """Dispatch events committed together; raise after all were tried if any failed (the
-    retry skips the receivers and events already done)."""
+    """Dispatch events committed together, as one batch (`events.dispatch_many`): raises
+    after all were tried if any receiver failed (the retry skips what is done)."""
     from helpline.core import events
 
-    failed: list[int] = []
-    for event_id in event_ids:
-        try:
-            events.dispatch(event_id)
-        except Exception:
-            failed.append(event_id)
-    if failed:
-        raise RuntimeError(f"dispatch failed for events {failed}")
+    events.dispatch_many(event_ids)
 
 
 @db_periodic_task(crontab(minute="*"))

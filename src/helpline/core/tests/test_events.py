@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from helpline.core import events
 from helpline.core.models import OutboxEvent, ReceiverRun
-from helpline.core.tasks import redispatch_stale_events
+from helpline.core.tasks import dispatch_events, redispatch_stale_events
+from helpline.tickets.models import Tag
 
 
 class ProbeHappened(events.DomainEvent):
@@ -140,19 +142,157 @@ def test_emit_many_writes_a_batch_and_dispatches_each_event_once(
         ("test.probe_happened", {"value": n}, str(n)) for n in (1, 2, 3)
     ]
     assert OutboxEvent.objects.count() == 3
-    # each event went through its receivers in stage order; the failed receiver of the first
-    # event did not stop the others
-    rest = [(stage, n) for n in (2, 3) for stage in ("sla", "notify", "webhook")]
-    assert list(CALLS) == [("sla", 1), ("webhook", 1), *rest]
-    # a retry of the whole batch (as Huey retries the task) re-runs only what failed
+    # the batch went through the receivers in stage order, each receiver over the three
+    # events; notify failed on the first event, so it ran again event by event
+    expected = [(stage, n) for stage in ("sla", "notify", "webhook") for n in (1, 2, 3)]
+    assert list(CALLS) == expected
+    assert ReceiverRun.objects.filter(state="done").count() == 9
+    # a redelivery of the whole batch (as Huey retries the task) runs nothing again
     CALLS.clear()
     from helpline.core.tasks import dispatch_events
 
     dispatch_events.call_local([r.pk for r in records])
-    assert CALLS == [("notify", 1)]
+    assert CALLS == []
     assert not OutboxEvent.objects.filter(dispatched_at__isnull=True).exists()
 
 
 def test_emit_many_outside_transaction_is_refused(transactional_db) -> None:
     with pytest.raises(RuntimeError):
         events.emit_many([(ProbeHappened(value=1), ("probe", 1))], actor=None)
+
+
+# --- batch dispatch: receivers with a batch form, failures inside a batch -------------------
+
+
+class BatchProbe(events.DomainEvent):
+    type = "test.batch_probe"
+    description = "Test-only event with a batch receiver."
+    value: int
+
+
+# Receivers write a Tag per (receiver, event): rows, unlike a list, roll back with the work.
+BATCHES: list[list[int]] = []
+BROKEN: set[int] = set()  # values the receivers fail on
+
+
+def _tag(prefix: str, value: int) -> None:
+    Tag.objects.create(name=f"{prefix}-{value}")
+
+
+def _probe_sla(event: BatchProbe, record: OutboxEvent) -> None:
+    raise AssertionError("the batch form runs instead")
+
+
+def _probe_sla_many(items: list[tuple[BatchProbe, OutboxEvent]]) -> None:
+    BATCHES.append([event.value for event, _record in items])
+    if "sla" in FAIL_ONCE and any(event.value in BROKEN for event, _record in items):
+        raise RuntimeError("timer store down")
+    for event, _record in items:
+        _tag("sla", event.value)
+
+
+def _probe_notify(event: BatchProbe, record: OutboxEvent) -> None:
+    if "notify" in FAIL_ONCE and event.value in BROKEN:
+        raise RuntimeError("mail server down")
+    _tag("notify", event.value)
+
+
+def _probe_hook(event: BatchProbe, record: OutboxEvent) -> None:
+    _tag("webhook", event.value)
+
+
+@pytest.fixture(autouse=True)
+def batch_probe_receivers() -> Iterator[None]:
+    events.receiver(BatchProbe, stage="sla")(_probe_sla)
+    events.batch_receiver(BatchProbe, of=_probe_sla)(_probe_sla_many)
+    events.receiver(BatchProbe, stage="notifications")(_probe_notify)
+    events.receiver(BatchProbe, stage="webhooks")(_probe_hook)
+    BATCHES.clear()
+    BROKEN.clear()
+    yield
+    events.RECEIVERS.pop(BatchProbe.type, None)
+
+
+def _emit_batch(*values: int) -> list[int]:
+    with transaction.atomic():
+        records = events.emit_many(
+            [(BatchProbe(value=n), ("probe", n)) for n in values], actor=None
+        )
+    return [record.pk for record in records]
+
+
+def _tags() -> set[str]:
+    return set(Tag.objects.values_list("name", flat=True))
+
+
+def test_batch_form_is_called_once_per_batch_with_one_insert_of_runs_per_receiver(db) -> None:
+    ids = _emit_batch(1, 2, 3)
+    # when the batch task runs
+    with CaptureQueriesContext(connection) as queries:
+        dispatch_events.call_local(ids)
+    # then the batch form got the three events in one call, the others ran per event
+    assert BATCHES == [[1, 2, 3]]
+    assert _tags() == {f"{r}-{n}" for r in ("sla", "notify", "webhook") for n in (1, 2, 3)}
+    # one ReceiverRun INSERT per receiver, one UPDATE marks the three events dispatched
+    inserts = [q for q in queries.captured_queries if 'INTO "core_receiverrun"' in q["sql"]]
+    assert len(inserts) == 3
+    assert ReceiverRun.objects.filter(state="done").count() == 9
+    assert not OutboxEvent.objects.filter(pk__in=ids, dispatched_at__isnull=True).exists()
+
+
+def test_single_dispatch_calls_the_batch_form_with_one_event(db) -> None:
+    (event_id,) = _emit_batch(5)
+    events.dispatch(event_id)
+    assert BATCHES == [[5]]
+    assert _tags() == {"sla-5", "notify-5", "webhook-5"}
+
+
+def test_failing_receiver_in_a_batch_holds_back_only_its_event_and_is_retried_alone(db) -> None:
+    FAIL_ONCE.add("notify")
+    BROKEN.add(2)
+    ids = _emit_batch(1, 2, 3)
+    # first attempt: notify fails on event 2 only; everything else is done
+    with pytest.raises(RuntimeError, match="receivers failed"):
+        dispatch_events.call_local(ids)
+    assert _tags() == {"sla-1", "sla-2", "sla-3", "notify-1", "notify-3"} | {
+        f"webhook-{n}" for n in (1, 2, 3)
+    }
+    failed = ReceiverRun.objects.get(state="failed")
+    assert failed.event_id == ids[1] and failed.receiver.endswith("_probe_notify")
+    assert "mail server down" in failed.last_error
+    dispatched = OutboxEvent.objects.filter(dispatched_at__isnull=False)
+    assert set(dispatched.values_list("pk", flat=True)) == {ids[0], ids[2]}
+    # retry of the whole task once the mail server is back: only notify of event 2 runs
+    FAIL_ONCE.clear()
+    dispatch_events.call_local(ids)
+    assert BATCHES == [[1, 2, 3]]  # the batch form did not run again
+    assert "notify-2" in _tags() and len(_tags()) == 9  # each receiver once per event
+    failed.refresh_from_db()
+    assert failed.state == "done" and failed.attempts == 2
+    assert not OutboxEvent.objects.filter(pk__in=ids, dispatched_at__isnull=True).exists()
+    # a duplicate delivery runs nothing
+    dispatch_events.call_local(ids)
+    assert BATCHES == [[1, 2, 3]] and len(_tags()) == 9
+
+
+def test_failing_batch_form_is_run_event_by_event(db) -> None:
+    FAIL_ONCE.add("sla")
+    BROKEN.add(3)
+    ids = _emit_batch(1, 2, 3)
+    # the batch fails as a whole (its writes roll back), then each event runs on its own
+    with pytest.raises(RuntimeError, match="receivers failed"):
+        dispatch_events.call_local(ids)
+    assert BATCHES == [[1, 2, 3], [1], [2], [3]]
+    assert {"sla-1", "sla-2"} <= _tags() and "sla-3" not in _tags()
+    # the other receivers were not held back, event 3 included
+    assert {f"notify-{n}" for n in (1, 2, 3)} <= _tags()
+    FAIL_ONCE.clear()
+    dispatch_events.call_local(ids)
+    assert BATCHES[-1] == [3]
+    assert len(_tags()) == 9
+    assert not OutboxEvent.objects.filter(pk__in=ids, dispatched_at__isnull=True).exists()
+
+
+def test_batch_form_must_follow_its_receiver() -> None:
+    with pytest.raises(RuntimeError, match="is not a receiver"):
+        events.batch_receiver(BatchProbe, of=_tag)(_probe_sla_many)
