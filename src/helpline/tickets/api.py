@@ -57,6 +57,7 @@ from helpline.tickets.schemas import (
     TicketDetailOut,
     TicketOut,
     TicketUpdateIn,
+    TicketViewOut,
     TransferIn,
     WatcherIn,
     ticket_list_items,
@@ -279,8 +280,10 @@ def create_ticket_upload(
     return Status(201, _create(request, payload, attachments))
 
 
-@router.get("/tickets/{int:ticket_id}", response=TicketDetailOut)
+@router.get("/tickets/{int:ticket_id}", response=TicketViewOut)
 def get_ticket(request: HttpRequest, ticket_id: int) -> Any:
+    """The ticket; while it waits for its first answer, also its place in the team's queue
+    and when we expect to answer (`queue`, as the portal shows it; not in the list)."""
     actor = require_scope(request, READ)
     return selectors.ticket_detail(access_ticket(actor, ticket_id))
 

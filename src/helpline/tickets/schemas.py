@@ -6,14 +6,17 @@ Inputs inherit `InSchema` (unknown fields are a 422). Outputs name priorities ("
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any, Literal
 
 from django.http import HttpRequest
+from django.utils import timezone
 from ninja import Schema
 from pydantic import Field
 
 from helpline.api import InSchema
+from helpline.routing import eta
 from helpline.tickets import catalog
 from helpline.tickets.models import Priority
 from helpline.tickets.selectors import ListNames
@@ -190,6 +193,51 @@ class TicketDetailOut(TicketOut):
     @staticmethod
     def resolve_watchers(obj: Any) -> list[Any]:
         return sorted(obj.watchers.all(), key=lambda user: user.pk)
+
+
+class QueueOut(Schema):
+    """Where a ticket waiting for its first answer stands (`routing.eta`); the same as the
+    portal request page and the acknowledgement e-mail show."""
+
+    place: int = Field(description="1: the next ticket of its team to be answered.")
+    ahead: int = Field(description="How many of the team's waiting tickets come before it.")
+    estimated_answer_at: datetime | None = Field(
+        description="When we expect to answer, from the team's first answers in the last 7 days "
+        "over its working hours; null when there were none to estimate from."
+    )
+    estimate_minutes: int | None = Field(
+        description="Minutes from now until `estimated_answer_at` (rounded up); null with it."
+    )
+
+
+def queue_out(ticket: Any, now: datetime) -> QueueOut | None:
+    """The ticket's queue place and estimate; None unless it waits for its first answer."""
+    place = eta.queue_place(ticket, now=now)
+    if place is None:
+        return None
+    minutes = None
+    if place.estimated_answer_at is not None:
+        seconds = (place.estimated_answer_at - now).total_seconds()
+        minutes = max(0, math.ceil(seconds / 60))
+    return QueueOut(
+        place=place.position,
+        ahead=place.position - 1,
+        estimated_answer_at=place.estimated_answer_at,
+        estimate_minutes=minutes,
+    )
+
+
+class TicketViewOut(TicketDetailOut):
+    """GET of one ticket: the detail, and its place in the queue while it waits."""
+
+    queue: QueueOut | None = Field(
+        description="While the ticket waits in a team's queue for its first answer (new or "
+        "open, none yet): its place and the estimate of that answer; otherwise null."
+    )
+
+    @staticmethod
+    def resolve_queue(obj: Any) -> QueueOut | None:
+        return queue_out(obj, timezone.now())
 
 
 class TicketCreateIn(InSchema):
