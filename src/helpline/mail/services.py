@@ -34,6 +34,7 @@ from helpline.core.memo import memoized
 from helpline.core.tasks import enqueue
 from helpline.mail import parsing
 from helpline.mail.models import InboundEmail, Mailbox, SenderStatus
+from helpline.tickets import bulk
 from helpline.tickets import services as tickets
 from helpline.tickets.models import Channel, Message, Status, Ticket, TicketLink
 
@@ -197,6 +198,16 @@ class _Outcome:
     message: Message | None = None
 
 
+@dataclass
+class _Pending:
+    """A message that opens a new ticket, written with the batch's other new tickets."""
+
+    row: InboundEmail
+    parsed: parsing.ParsedEmail
+    plan: bulk.TicketPlan
+    follow_up_of: Ticket | None = None
+
+
 class _Reject(Exception):
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(reason)
@@ -213,6 +224,8 @@ class _Batch:
     # Message-ID -> (inbound id, ticket id, ticket message id) of the first row that made a
     # ticket message.
     made: dict[str, tuple[int, int | None, int | None]] = field(default_factory=dict)
+    # New tickets not written yet (`flush`), in message order.
+    pending: list[_Pending] = field(default_factory=list)
     _own: set[str] | None = None
 
     @classmethod
@@ -259,6 +272,43 @@ class _Batch:
         known = self.made.get(row.message_id)
         if row.message_id and row.ticket_message_id and (known is None or known[0] > row.pk):
             self.made[row.message_id] = (row.pk, row.ticket_id, row.ticket_message_id)
+
+    def waits_for(self, row: InboundEmail, parsed: parsing.ParsedEmail) -> bool:
+        """Whether this message may depend on a pending new ticket (it is a duplicate of its
+        message, answers it, names a ticket number, is a bounce, has the same subject with
+        a reply prefix, or counts against the same sender's rate): write those first."""
+        if not self.pending:
+            return False
+        ids = {item.row.message_id for item in self.pending} - {""}
+        if (parsed.message_id or row.message_id) in ids or ids.intersection(parsed.thread_ids):
+            return True
+        if parsed.bounce is not None or parsing.TICKET_TOKEN.search(parsed.subject):
+            return True
+        if parsing.SUBJECT_PREFIX.match(parsed.subject):
+            wanted = parsing.normalized_subject(parsed.subject)
+            if any(parsing.normalized_subject(i.plan.subject) == wanted for i in self.pending):
+                return True
+        return _rate_limit()[0] > 0 and any(
+            item.row.sender == parsed.sender for item in self.pending
+        )
+
+    def flush(self) -> None:
+        """Write the pending new tickets together (with their messages, attachments,
+        watchers, audit entries and events), then finish their rows."""
+        pending, self.pending = self.pending, []
+        if not pending:
+            return
+        created = bulk.ticket_create_planned([item.plan for item in pending])
+        for item, (ticket, message) in zip(pending, created, strict=True):
+            if item.follow_up_of is not None:
+                tickets.ticket_link(
+                    actor=system_user(),
+                    ticket=ticket,
+                    other=item.follow_up_of,
+                    kind=TicketLink.Kind.FOLLOW_UP,
+                )
+            _finish(item.row, _Outcome(State.PROCESSED, ticket=ticket, message=message))
+            self.done(item.row)
 
 
 def process_inbound(inbound_id: int) -> InboundEmail | None:
@@ -326,7 +376,7 @@ def _process_batch(inbound_ids: list[int]) -> None:
     try:
         with memoized(), dispatch_together(), transaction.atomic():
             rows = list(
-                InboundEmail.objects.select_related("mailbox")
+                InboundEmail.objects.select_related("mailbox__team", "mailbox__category")
                 .select_for_update(of=("self",))
                 .filter(pk__in=inbound_ids)
                 .exclude(state__in=FINAL_STATES)
@@ -334,8 +384,14 @@ def _process_batch(inbound_ids: list[int]) -> None:
             )
             batch = _Batch.load(rows)
             for row in rows:
-                _finish(row, _process(row, batch.parsed[row.pk], batch))
-                batch.done(row)
+                parsed = batch.parsed[row.pk]
+                if batch.waits_for(row, parsed):
+                    batch.flush()
+                outcome = _process(row, parsed, batch)
+                if outcome is not None:  # else a new ticket, written by `flush`
+                    _finish(row, outcome)
+                    batch.done(row)
+            batch.flush()
     except Exception as exc:
         if len(inbound_ids) > 1:
             logger.warning("a batch of inbound e-mail failed; processing it one by one")
@@ -375,7 +431,7 @@ def _finish(row: InboundEmail, outcome: _Outcome) -> None:
     )
 
 
-def _process(row: InboundEmail, parsed: parsing.ParsedEmail, batch: _Batch) -> _Outcome:
+def _process(row: InboundEmail, parsed: parsing.ParsedEmail, batch: _Batch) -> _Outcome | None:
     oversize = row.size > max_message_bytes()
     row.message_id = parsed.message_id or row.message_id
     row.sender = parsed.sender
@@ -397,7 +453,8 @@ def _process(row: InboundEmail, parsed: parsing.ParsedEmail, batch: _Batch) -> _
 
 def _message(
     row: InboundEmail, parsed: parsing.ParsedEmail, oversize: bool, batch: _Batch
-) -> _Outcome:
+) -> _Outcome | None:
+    """The outcome, or None for a new ticket (added to the batch's pending ones)."""
     if not parsed.sender:
         raise _Reject("no_sender", _("The message has no usable sender address."))
     if parsed.sender.lower() in batch.own:
@@ -427,57 +484,60 @@ def _message(
                 channel=Channel.EMAIL,
             )
             return _Outcome(State.PROCESSED, ticket=ticket, message=message)
-        ticket = _new_ticket(row, parsed, customer, text, html, attachments, batch)
+        plan = _plan_ticket(row, parsed, customer, text, html, attachments)
     except DomainError as exc:
         raise _Reject("invalid_content", exc.message) from None
-    if follow_up_of is not None:
-        tickets.ticket_link(
-            actor=system_user(), ticket=ticket, other=follow_up_of, kind=TicketLink.Kind.FOLLOW_UP
-        )
-    first = ticket.messages.order_by("id").first()
-    return _Outcome(State.PROCESSED, ticket=ticket, message=first)
+    if row.mailbox.cc_as_watchers:
+        others = [a for a in [*parsed.to, *parsed.cc] if a not in batch.own and a != parsed.sender]
+        for address in list(dict.fromkeys(others))[:MAX_WATCHERS]:
+            watcher = _person(address, "", batch)
+            if watcher is not None and watcher.is_active:
+                plan.watchers.append(watcher)
+    batch.pending.append(_Pending(row, parsed, plan, follow_up_of))
+    return None
 
 
-def _new_ticket(
+def _plan_ticket(
     row: InboundEmail,
     parsed: parsing.ParsedEmail,
     customer: User,
     text: str,
     html: str,
     attachments: list[tickets.AttachmentIn],
-    batch: _Batch,
-) -> Ticket:
+) -> bulk.TicketPlan:
+    """The new ticket as the customer's `ticket_create` in the mailbox's team, validated."""
     mailbox = row.mailbox
     category = mailbox.category if mailbox.category and mailbox.category.is_active else None
-    ticket = tickets.ticket_create(
+    return bulk.ticket_plan(
         actor=customer,
-        subject=parsed.subject[:250].strip() or _("(no subject)"),
-        body=text,
-        body_html=html,
-        channel=Channel.EMAIL,
-        category=category,
-        routed_team=mailbox.team,
-        attachments=attachments,
+        item=bulk.NewTicket(
+            subject=parsed.subject[:250].strip() or _("(no subject)"),
+            body=text,
+            body_html=html,
+            channel=Channel.EMAIL,
+            category=category,
+            routed_team=mailbox.team,
+            attachments=attachments,
+        ),
     )
-    if mailbox.cc_as_watchers:
-        others = [a for a in [*parsed.to, *parsed.cc] if a not in batch.own and a != parsed.sender]
-        for address in list(dict.fromkeys(others))[:MAX_WATCHERS]:
-            watcher = _person(address, "", batch)
-            if watcher is not None and watcher.is_active:
-                tickets.ticket_watch(actor=watcher, ticket=ticket, user=watcher)
-    return ticket
+
+
+def _rate_limit() -> tuple[int, int]:
+    """(messages, seconds) per sender; 0 messages: no limit."""
+    limit, _sep, window = str(_setting("HELPLINE_MAIL_SENDER_RATE", "30/3600")).partition("/")
+    return (int(limit) if limit else 0), int(window or 3600)
 
 
 def _check_rate(row: InboundEmail) -> None:
     """At most N messages per sender per window become ticket messages (mail storms)."""
-    limit, _sep, window = str(_setting("HELPLINE_MAIL_SENDER_RATE", "30/3600")).partition("/")
-    if not limit or int(limit) <= 0:
+    limit, window = _rate_limit()
+    if limit <= 0:
         return
-    since = timezone.now() - timedelta(seconds=int(window or 3600))
+    since = timezone.now() - timedelta(seconds=window)
     recent = InboundEmail.objects.filter(
         sender=row.sender, received_at__gte=since, state=State.PROCESSED
     ).exclude(pk=row.pk)
-    if recent.count() >= int(limit):
+    if recent.count() >= limit:
         raise _Reject(
             "rate_limited",
             _("More than %(limit)s messages from %(sender)s in %(window)s seconds.")

@@ -4,25 +4,35 @@ Each ticket gets what `services.ticket_create` gives one: the same validation, r
 rules and queue position, tags, custom fields, the "created" (and "routed") audit entries
 and one `TicketCreated` event. The rows are written with one INSERT per table and the events
 are queued for dispatch as one task, so a ticket costs a fraction of a single create.
-Attachments are not taken here (create such tickets one by one).
+
+`ticket_create_many` is one actor's all-or-nothing batch (the bulk API, which takes no
+attachments). A batch job whose items come from different people (inbound mail) validates
+each item on its own with `ticket_plan` (refusing only that item) and writes the accepted
+ones together with `ticket_create_planned`; such items may carry attachments and watchers.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Case, Value, When
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from helpline.accounts.models import Organization, Team, User
 from helpline.core.errors import DomainError, PermissionDenied, ValidationError
 from helpline.core.events import emit_many
+from helpline.core.memo import memo
 from helpline.routing import ordering, rules
 from helpline.tickets import events
 from helpline.tickets.models import (
+    Attachment,
     AuditEntry,
     Category,
     Channel,
@@ -34,12 +44,15 @@ from helpline.tickets.models import (
     Ticket,
 )
 from helpline.tickets.services import (
+    AttachmentIn,
     _check_category,
     _clean_body,
+    _clean_filename,
     _clean_subject,
     _priority,
     _routing_reason,
     _tag_names,
+    validate_attachments,
     validate_custom_fields,
 )
 
@@ -48,7 +61,8 @@ MAX_BULK = 100
 
 @dataclass(frozen=True)
 class NewTicket:
-    """One ticket of a batch: the arguments of `services.ticket_create` but attachments."""
+    """One ticket of a batch: the arguments of `services.ticket_create`, and the people who
+    start watching it (each as `services.ticket_watch` by themselves)."""
 
     subject: str
     body: str = ""
@@ -62,12 +76,16 @@ class NewTicket:
     assignee: User | None = None
     custom_fields: dict[str, Any] | None = None
     organization: Organization | None = None
+    routed_team: Team | None = None
+    attachments: Sequence[AttachmentIn] = ()
+    watchers: Sequence[User] = ()
 
 
 @dataclass
 class _Plan:
     """A validated item, ready to insert."""
 
+    actor: User
     subject: str
     text: str
     html: str
@@ -81,8 +99,14 @@ class _Plan:
     assignee: User | None
     fields: dict[str, Any]
     by_customer: bool
+    routed_team: Team | None = None
+    attachments: Sequence[AttachmentIn] = ()
+    watchers: list[User] = field(default_factory=list)
     outcome: rules.Outcome | None = None
     routed: dict[str, Any] | None = None
+
+
+TicketPlan = _Plan
 
 
 def _indexed(exc: DomainError, index: int) -> dict[str, Any]:
@@ -117,9 +141,11 @@ def _validate(actor: User, item: NewTicket, definitions: dict[str, CustomField])
     fields = validate_custom_fields(
         item.custom_fields or {}, customer=is_customer, definitions=definitions
     )
+    validate_attachments(item.attachments)
     if item.assignee is not None and not item.assignee.is_staff_member:
         raise ValidationError(_("The assignee must be an agent."), fields={"assignee": "not_agent"})
     return _Plan(
+        actor=actor,
         subject=subject,
         text=text,
         html=clean_html,
@@ -133,7 +159,23 @@ def _validate(actor: User, item: NewTicket, definitions: dict[str, CustomField])
         assignee=item.assignee,
         fields=fields,
         by_customer=is_customer or actor.pk == requester.pk,
+        routed_team=item.routed_team,
+        attachments=item.attachments,
+        watchers=list({user.pk: user for user in item.watchers}.values()),
     )
+
+
+def ticket_plan(
+    *, actor: User, item: NewTicket, definitions: dict[str, CustomField] | None = None
+) -> TicketPlan:
+    """Validate one ticket as `services.ticket_create` does (same errors, unindexed), for
+    `ticket_create_planned`. `definitions`: the active custom fields by key, read once."""
+    if definitions is None:
+        definitions = memo(
+            "tickets.custom_fields",
+            lambda: {field.key: field for field in CustomField.objects.filter(is_active=True)},
+        )
+    return _validate(actor, item, definitions)
 
 
 def _validate_all(actor: User, items: Sequence[NewTicket]) -> list[_Plan]:
@@ -158,6 +200,10 @@ def _validate_all(actor: User, items: Sequence[NewTicket]) -> list[_Plan]:
             raise type(exc)(exc.message, fields=_indexed(exc, index)) from None
     if errors:
         raise ValidationError(_("Some tickets of the batch are invalid."), fields=errors)
+    return plans
+
+
+def _organizations(plans: Sequence[_Plan]) -> None:
     # The requesters' organizations (and plans) with one query, not one per ticket.
     wanted = {plan.requester.organization_id for plan in plans if plan.organization is None}
     wanted.discard(None)
@@ -165,10 +211,9 @@ def _validate_all(actor: User, items: Sequence[NewTicket]) -> list[_Plan]:
     for plan in plans:
         if plan.organization is None and plan.requester.organization_id is not None:
             plan.organization = organizations[plan.requester.organization_id]
-    return plans
 
 
-def _route(plans: list[_Plan]) -> None:
+def _route(plans: Sequence[_Plan]) -> None:
     """Apply the routing rules to every plan (`ticket_create`'s routing, rules read once)."""
     drafts = []
     for plan in plans:
@@ -218,12 +263,24 @@ def ticket_create_many(*, actor: User, items: Sequence[NewTicket]) -> list[Ticke
     """Open up to `MAX_BULK` tickets at once, each as `services.ticket_create` would; all or
     nothing. Errors name the item: `{"tickets.3.subject": "required"}`. The tickets come
     back in the order of `items`."""
-    plans = _validate_all(actor, items)
+    return [ticket for ticket, _message in ticket_create_planned(_validate_all(actor, items))]
+
+
+def ticket_create_planned(plans: Sequence[TicketPlan]) -> list[tuple[Ticket, Message]]:
+    """Open the tickets of validated plans (`ticket_plan`), each as its actor's
+    `services.ticket_create` would, then add their watchers as `services.ticket_watch`
+    would: one INSERT per table for the batch. Returns (ticket, its first message) per
+    plan, in order."""
+    if not plans:
+        return []
+    _organizations(plans)
     _route(plans)
-    if any(plan.team is None for plan in plans):
+    if any(plan.team is None and plan.routed_team is None for plan in plans):
         default_team = Team.objects.filter(is_default=True).first()
-        for plan in plans:
-            plan.team = plan.team or default_team
+    else:
+        default_team = None
+    for plan in plans:
+        plan.team = plan.team or plan.routed_team or default_team
     now = timezone.now()
     tickets = []
     for plan in plans:
@@ -265,7 +322,7 @@ def ticket_create_many(*, actor: User, items: Sequence[NewTicket]) -> list[Ticke
         messages = Message.objects.bulk_create(
             Message(
                 ticket=ticket,
-                author=plan.requester if plan.by_customer else actor,
+                author=plan.requester if plan.by_customer else plan.actor,
                 kind=Message.Kind.PUBLIC,
                 body_text=plan.text,
                 body_html=plan.html,
@@ -273,35 +330,98 @@ def ticket_create_many(*, actor: User, items: Sequence[NewTicket]) -> list[Ticke
             )
             for ticket, plan in zip(tickets, plans, strict=True)
         )
-        records = emit_many(
-            [
-                (
-                    events.TicketCreated(
-                        ticket_id=ticket.pk,
-                        requester_id=plan.requester.pk,
-                        organization_id=ticket.organization_id,
-                        team_id=ticket.team_id,
-                        channel=plan.channel,
-                        priority=Priority(plan.priority).key,
-                        status=ticket.status,
-                        message_id=message.pk,
-                    ),
-                    ("ticket", ticket.pk),
+        attachments = [
+            _attachment(message, item)
+            for message, plan in zip(messages, plans, strict=True)
+            for item in plan.attachments
+        ]
+        if attachments:
+            Attachment.objects.bulk_create(attachments)
+        watching = [
+            Ticket.watchers.through(ticket_id=ticket.pk, user_id=user.pk)
+            for ticket, plan in zip(tickets, plans, strict=True)
+            for user in plan.watchers
+        ]
+        if watching:
+            Ticket.watchers.through.objects.bulk_create(watching)
+        # Per ticket: its TicketCreated, then one WatchersChanged per watcher.
+        emitted: list[tuple[Any, tuple[str, Any]]] = []
+        actors: list[User | None] = []
+        for ticket, plan, message in zip(tickets, plans, messages, strict=True):
+            created = events.TicketCreated(
+                ticket_id=ticket.pk,
+                requester_id=plan.requester.pk,
+                organization_id=ticket.organization_id,
+                team_id=ticket.team_id,
+                channel=plan.channel,
+                priority=Priority(plan.priority).key,
+                status=ticket.status,
+                message_id=message.pk,
+            )
+            emitted.append((created, ("ticket", ticket.pk)))
+            actors.append(plan.actor)
+            for user in plan.watchers:
+                changed = events.WatchersChanged(
+                    ticket_id=ticket.pk, user_id=user.pk, watching=True
                 )
-                for ticket, plan, message in zip(tickets, plans, messages, strict=True)
+                emitted.append((changed, ("ticket", ticket.pk)))
+                actors.append(user)
+        records = _emit_by(emitted, actors)
+        AuditEntry.objects.bulk_create(_audit_entries(tickets, plans, records))
+    return list(zip(tickets, messages, strict=True))
+
+
+def _attachment(message: Message, item: AttachmentIn) -> Attachment:
+    """The row of an attachment, its file stored (once per content), as `ticket_create`."""
+    digest = hashlib.sha256(item.data).hexdigest()
+    attachment = Attachment(
+        message=message,
+        filename=_clean_filename(item.filename),
+        content_type=(item.content_type or "application/octet-stream")[:150],
+        size=len(item.data),
+        sha256=digest,
+    )
+    path = f"attachments/{digest[:2]}/{digest}"
+    if default_storage.exists(path):
+        attachment.file.name = path
+    else:
+        attachment.file.save(digest, ContentFile(item.data), save=False)
+    return attachment
+
+
+def _emit_by(events_: list[tuple[Any, tuple[str, Any]]], actors: list[User | None]) -> list[Any]:
+    """`emit_many` where the events have different actors: one INSERT, then (when the
+    actors differ) one UPDATE that records each event's actor."""
+    ids = [actor.pk if actor is not None and actor.pk else None for actor in actors]
+    if len(set(ids)) <= 1:
+        return emit_many(events_, actor=actors[0] if actors else None)
+    from helpline.core.models import OutboxEvent
+
+    records = emit_many(events_, actor=None)
+    OutboxEvent.objects.filter(pk__in=[record.pk for record in records]).update(
+        actor_id=Case(
+            *[
+                When(pk=record.pk, then=Value(actor_id))
+                for record, actor_id in zip(records, ids, strict=True)
+                if actor_id is not None
             ],
-            actor=actor,
+            default=None,
         )
-        AuditEntry.objects.bulk_create(_audit_entries(actor, tickets, plans, records))
-    return tickets
+    )
+    for record, actor, actor_id in zip(records, actors, ids, strict=True):
+        if actor_id is not None:
+            record.actor = actor
+    return records
 
 
 def _audit_entries(
-    actor: User, tickets: list[Ticket], plans: list[_Plan], records: list[Any]
+    tickets: list[Ticket], plans: Sequence[_Plan], records: list[Any]
 ) -> list[AuditEntry]:
-    by = actor if actor.pk else None
     entries = []
-    for ticket, plan, record in zip(tickets, plans, records, strict=True):
+    created = iter(records)
+    for ticket, plan in zip(tickets, plans, strict=True):
+        record = next(created)
+        by = plan.actor if plan.actor.pk else None
         after = {
             "status": ticket.status,
             "priority": Priority(plan.priority).key,
@@ -322,6 +442,18 @@ def _audit_entries(
                     after={**routed, "team": routed["team"].pk} if "team" in routed else routed,
                     note=_routing_reason(plan.outcome.rule.name, routed),
                     event_id=record.uuid,
+                )
+            )
+        for user in plan.watchers:
+            watched = next(created)
+            entries.append(
+                AuditEntry(
+                    ticket=ticket,
+                    actor=user if user.pk else None,
+                    action="watcher_added",
+                    field="watchers",
+                    after=user.pk,
+                    event_id=watched.uuid,
                 )
             )
     return entries

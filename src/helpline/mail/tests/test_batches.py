@@ -110,3 +110,62 @@ def test_a_committed_batch_dispatches_all_its_events(desk: Any) -> None:
     types = sorted(OutboxEvent.objects.values_list("type", flat=True))
     assert types.count("ticket.created") == 3 and types.count("ticket.watchers_changed") == 3
     assert not OutboxEvent.objects.filter(dispatched_at__isnull=True).exists()
+
+
+def test_new_tickets_of_a_batch_are_written_together_as_one_by_one(desk: Any, mailbox: Any) -> None:
+    # given a batch: a new message with a file and people in copy, a reply to it, a
+    # same-subject follow-up with a reply prefix, and a message from someone new
+    raws = [
+        build_email(
+            subject="Scanner broken",
+            message_id="<s1@example.test>",
+            cc="Erin <erin@example.test>, alice@acme.test, support@helpline.test",
+            attachments=[("log.txt", "text/plain", b"error 42")],
+        ),
+        build_email(subject="More", in_reply_to="<s1@example.test>", body="It smokes"),
+        build_email(subject="RE: Scanner broken", body="Any news?"),
+        build_email(subject="Hello", sender="Frank <frank@example.test>", body="Hi"),
+    ]
+    ids = [row.pk for row, _c in services.store_many(mailbox=mailbox, raws=raws, source="test")]
+    # when it is processed
+    services.process_many(ids)
+    # then the replies thread into the ticket made earlier in the batch, the last message
+    # opens its own, and each new ticket has what `ticket_create` and `ticket_watch` give
+    rows = [InboundEmail.objects.get(pk=pk) for pk in ids]
+    assert [row.state for row in rows] == ["processed"] * 4
+    scanner, other, first = rows[0].ticket, rows[3].ticket, rows[0].ticket_message
+    assert scanner is not None and other is not None and first is not None
+    assert rows[1].ticket == rows[2].ticket == scanner != other
+    assert [m.pk for m in scanner.messages.order_by("id")] == [
+        rows[0].ticket_message_id,
+        rows[1].ticket_message_id,
+        rows[2].ticket_message_id,
+    ]
+    assert rows[3].ticket_message == other.messages.get()
+    assert scanner.team == desk.l1 and scanner.channel == "email"
+    assert [a.filename for a in first.attachments.all()] == ["log.txt"]
+    erin = User.objects.get(email="erin@example.test")
+    assert erin.display_name == ""
+    assert sorted(scanner.watchers.values_list("email", flat=True)) == [
+        "alice@acme.test",
+        "erin@example.test",
+    ]
+    created = [
+        (record.type, record.actor_id)
+        for record in OutboxEvent.objects.filter(
+            aggregate_type="ticket", aggregate_id=str(scanner.pk)
+        ).order_by("pk")
+    ][:3]
+    assert created == [
+        ("ticket.created", desk.dave.pk),
+        ("ticket.watchers_changed", erin.pk),
+        ("ticket.watchers_changed", desk.alice.pk),
+    ]
+    audit = list(scanner.audit_entries.order_by("pk").values_list("action", "actor_id", "after"))[
+        :3
+    ]
+    assert audit[0][:2] == ("created", desk.dave.pk)
+    assert audit[1:] == [
+        ("watcher_added", erin.pk, erin.pk),
+        ("watcher_added", desk.alice.pk, desk.alice.pk),
+    ]

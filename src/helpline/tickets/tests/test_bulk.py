@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -11,7 +13,13 @@ from helpline.core.errors import PermissionDenied, ValidationError
 from helpline.core.models import OutboxEvent
 from helpline.routing import config as routing_config
 from helpline.tickets import catalog, events, services
-from helpline.tickets.bulk import MAX_BULK, NewTicket, ticket_create_many
+from helpline.tickets.bulk import (
+    MAX_BULK,
+    NewTicket,
+    ticket_create_many,
+    ticket_create_planned,
+    ticket_plan,
+)
 from helpline.tickets.models import AuditEntry, Message, Ticket
 
 
@@ -197,3 +205,97 @@ def test_batch_size_limits(desk):
     with pytest.raises(ValidationError) as caught:
         ticket_create_many(actor=desk.agent1, items=many)
     assert caught.value.fields == {"tickets": f"at most {MAX_BULK}"}
+
+
+def _as_made(ticket):
+    """A ticket with its files, watchers, events and audit, without numbers and times."""
+    ticket = Ticket.objects.get(pk=ticket.pk)
+    [message] = Message.objects.filter(ticket=ticket)
+    records = list(
+        OutboxEvent.objects.filter(aggregate_type="ticket", aggregate_id=str(ticket.pk)).order_by(
+            "pk"
+        )
+    )
+    uuids = [record.uuid for record in records]
+    events_made = []
+    for record in records:
+        payload = dict(record.payload)
+        assert payload.pop("ticket_id") == ticket.pk
+        assert payload.pop("message_id", message.pk) == message.pk
+        events_made.append((record.type, record.actor_id, payload))
+    audit = [
+        (
+            entry.action,
+            entry.actor_id,
+            entry.field,
+            entry.after,
+            uuids.index(entry.event_id) if entry.event_id else None,
+        )
+        for entry in AuditEntry.objects.filter(ticket=ticket).order_by("pk")
+    ]
+    return {
+        "row": (ticket.subject, ticket.requester_id, ticket.team_id, ticket.channel),
+        "message": (message.author_id, message.body_text, message.body_html),
+        "files": [
+            (a.filename, a.content_type, a.size, a.sha256, a.file.read())
+            for a in message.attachments.order_by("pk")
+        ],
+        "watchers": sorted(ticket.watchers.values_list("pk", flat=True)),
+        "events": events_made,
+        "audit": audit,
+    }
+
+
+def test_planned_tickets_of_several_people_are_what_single_calls_make(desk, capture_events):
+    # given e-mails from two customers, one with files and people in copy
+    files = [
+        services.AttachmentIn("../notes.txt", "text/plain", b"hello"),
+        services.AttachmentIn("pic.png", "", b"\x89PNG"),
+    ]
+    requests: list[tuple[User, dict[str, Any], list[User]]] = [
+        (desk.alice, dict(subject="One", body="first", attachments=files), [desk.bob, desk.carol]),
+        (desk.dave, dict(subject="Two", body="second"), []),
+        (desk.bob, dict(subject="Three", body="third"), [desk.alice, desk.alice]),
+    ]
+    # when they are opened one by one (the watchers watching themselves) and as a batch
+    singles = []
+    for actor, fields, watchers in requests:
+        ticket = services.ticket_create(actor=actor, channel="email", routed_team=desk.l2, **fields)
+        for user in watchers:
+            services.ticket_watch(actor=user, ticket=ticket, user=user)
+        singles.append(ticket)
+    plans = [
+        ticket_plan(
+            actor=actor,
+            item=NewTicket(channel="email", routed_team=desk.l2, watchers=watchers, **fields),
+        )
+        for actor, fields, watchers in requests
+    ]
+    made = ticket_create_planned(plans)
+    # then each planned ticket equals its twin: files, watchers, events and audit, by actor
+    assert [message.ticket_id for _ticket, message in made] == [t.pk for t, _m in made]
+    for single, (ticket, _message) in zip(singles, made, strict=True):
+        assert _as_made(ticket) == _as_made(single)
+    first = _as_made(made[0][0])
+    assert [(e[0], e[1]) for e in first["events"]] == [
+        ("ticket.created", desk.alice.pk),
+        ("ticket.watchers_changed", desk.bob.pk),
+        ("ticket.watchers_changed", desk.carol.pk),
+    ]
+    assert first["files"][0][0] == "notes.txt" and first["row"][2] == desk.l2.pk
+
+
+def test_a_refused_plan_names_no_item(desk):
+    with pytest.raises(PermissionDenied):
+        ticket_plan(actor=desk.alice, item=NewTicket(subject="a", body="a", tags=["x"]))
+    with pytest.raises(ValidationError) as refused:
+        ticket_plan(
+            actor=desk.alice,
+            item=NewTicket(
+                subject="a",
+                body="a",
+                attachments=[services.AttachmentIn("run.exe", "application/x", b"MZ")],
+            ),
+        )
+    assert refused.value.fields == {"attachments.0": "blocked_type"}
+    assert ticket_create_planned([]) == []
