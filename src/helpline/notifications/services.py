@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import formataddr, make_msgid
@@ -268,7 +269,11 @@ def thread_ids(ticket: Ticket, *, kind: str, dedupe: str = "") -> tuple[str, lis
     if dedupe:
         rows = rows.exclude(dedupe_key__startswith=f"{dedupe}:")
     ours = list(rows.order_by("created_at", "id").values_list("message_id", flat=True))
-    theirs = peers.inbound_message_ids(ticket.pk)
+    return _thread(peers.inbound_message_ids(ticket.pk), ours)
+
+
+def _thread(theirs: list[str], ours: list[str]) -> tuple[str, list[str]]:
+    """(In-Reply-To, References) from the received and our earlier Message-IDs."""
     references: list[str] = []
     for value in [*theirs, *ours]:
         if value and value not in references:
@@ -317,6 +322,17 @@ def _is_own_address(address: str) -> bool:
     return SenderIdentity.objects.filter(address__iexact=address).exists()
 
 
+@dataclass(frozen=True)
+class EmailRequest:
+    """One e-mail for `queue_emails`: as the arguments of `queue_email`."""
+
+    ticket: Ticket
+    recipient: User
+    dedupe: str
+    ticket_message: Message | None = None
+    extra: dict[str, Any] | None = None
+
+
 def queue_email(
     *,
     kind: str,
@@ -331,51 +347,161 @@ def queue_email(
 
     None when the recipient or the identity switched this kind off, the address is
     failing, or an e-mail with the same `dedupe` key exists (a replayed event)."""
-    identity = identity_for_ticket(ticket)
-    if skip_reason(user=recipient, kind=kind, identity=identity):
-        return None
-    dedupe_key = f"{dedupe}:{kind}:{recipient.pk}"[:150]
-    if OutboundEmail.objects.filter(dedupe_key=dedupe_key).exists():
-        return None
-    from_header, from_address = _sender(identity)
-    is_staff = recipient.is_staff_member
-    data = {
-        "ticket": ticket,
-        "recipient": recipient,
-        "message": ticket_message,
-        "link": peers.agent_link(ticket) if is_staff else peers.customer_link(ticket, recipient),
-        "site_url": settings.BASE_URL,
-        "time_zone": recipient_zone(recipient),
-        **(extra or {}),
-    }
-    rendered = render(kind=kind, language=template_language(recipient), context=data)
-    in_reply_to, references = thread_ids(ticket, kind=kind, dedupe=dedupe)
-    headers = {"X-Helpline-Ticket": str(ticket.pk)}
-    if AUTO_SUBMITTED[kind]:
-        headers["Auto-Submitted"] = AUTO_SUBMITTED[kind]
-        headers["X-Auto-Response-Suppress"] = "All"
-    row = OutboundEmail.objects.create(
-        message_id=new_message_id(from_address),
-        kind=kind,
-        ticket=ticket,
-        ticket_message=ticket_message,
-        identity=identity,
-        recipient_user=recipient,
-        from_address=from_header,
-        recipients=[recipient.email],
-        subject=_with_token(rendered.subject, ticket)[:300],
-        body_text=rendered.text,
-        body_html=rendered.html,
-        in_reply_to=in_reply_to,
-        references=" ".join(references),
-        headers=headers,
-        dedupe_key=dedupe_key,
-        next_attempt_at=timezone.now(),
-    )
-    from helpline.notifications.tasks import send_outbound
+    request = EmailRequest(ticket, recipient, dedupe, ticket_message, extra)
+    return queue_emails(kind=kind, requests=[request])[0]
 
-    transaction.on_commit(lambda: enqueue(send_outbound, row.pk))
-    return row
+
+class _Senders:
+    """Sender identities and their addresses, read once for a batch of e-mails."""
+
+    def __init__(self) -> None:
+        rows = list(SenderIdentity.objects.order_by("pk"))
+        self.active = [row for row in rows if row.is_active]
+        self.own = {row.address.strip().lower() for row in rows}
+        self.own.add(_sender(None)[1].strip().lower())
+        self._by_team: dict[int | None, SenderIdentity | None] = {}
+
+    def for_ticket(self, ticket: Ticket) -> SenderIdentity | None:
+        """As `identity_for_ticket`: the team's active identity, else the default one."""
+        team_id = ticket.team_id
+        if team_id not in self._by_team:
+            found = next((row for row in self.active if row.team_id == team_id), None)
+            if found is None or team_id is None:
+                found = next((row for row in self.active if row.is_default), None)
+            self._by_team[team_id] = found
+        return self._by_team[team_id]
+
+
+def queue_emails(*, kind: str, requests: Sequence[EmailRequest]) -> list[OutboundEmail | None]:
+    """`queue_email` for several e-mails of one kind (a batch of events): the same e-mails,
+    with the reads done once for the batch (identities, opt-outs, dedupe keys, earlier
+    e-mails of the tickets), the rows written with one INSERT and delivered by one task
+    after commit. Returns the e-mail, or None, per request, in order."""
+    if not requests:
+        return []
+    senders = _Senders()
+    users = {request.recipient.pk: request.recipient for request in requests}
+    opted_out = set(
+        NotificationPreference.objects.filter(
+            user_id__in=list(users), kind=kind, enabled=False
+        ).values_list("user_id", flat=True)
+    )
+    failing: dict[str, bool] = {}
+
+    def skipped(user: User, identity: SenderIdentity | None) -> bool:
+        # as `skip_reason`, with the batch's reads
+        if not user.email or not user.is_active:
+            return True
+        if identity is not None and not identity.sends(kind):
+            return True
+        if user.pk in opted_out:
+            return True
+        if user.email not in failing:
+            failing[user.email] = peers.is_failing(user.email)
+        return failing[user.email] or user.email.strip().lower() in senders.own
+
+    keys = [f"{request.dedupe}:{kind}:{request.recipient.pk}"[:150] for request in requests]
+    taken = set(
+        OutboundEmail.objects.filter(dedupe_key__in=keys).values_list("dedupe_key", flat=True)
+    )
+    wanted: list[tuple[int, EmailRequest, SenderIdentity | None]] = []
+    for index, request in enumerate(requests):
+        identity = senders.for_ticket(request.ticket)
+        if skipped(request.recipient, identity) or keys[index] in taken:
+            continue
+        taken.add(keys[index])
+        wanted.append((index, request, identity))
+    if not wanted:
+        return [None] * len(requests)
+    threads = _Threads(kind, [request.ticket.pk for _i, request, _identity in wanted])
+    headers = {"Auto-Submitted": AUTO_SUBMITTED[kind], "X-Auto-Response-Suppress": "All"}
+    rows: list[OutboundEmail] = []
+    for index, request, identity in wanted:
+        ticket, recipient = request.ticket, request.recipient
+        from_header, from_address = _sender(identity)
+        is_staff = recipient.is_staff_member
+        data = {
+            "ticket": ticket,
+            "recipient": recipient,
+            "message": request.ticket_message,
+            "link": peers.agent_link(ticket)
+            if is_staff
+            else peers.customer_link(ticket, recipient),
+            "site_url": settings.BASE_URL,
+            "time_zone": recipient_zone(recipient),
+            **(request.extra or {}),
+        }
+        rendered = render(kind=kind, language=template_language(recipient), context=data)
+        in_reply_to, references = threads.ids(ticket.pk, dedupe=request.dedupe)
+        message_id = new_message_id(from_address)
+        threads.add(ticket.pk, keys[index], message_id)
+        rows.append(
+            OutboundEmail(
+                message_id=message_id,
+                kind=kind,
+                ticket=ticket,
+                ticket_message=request.ticket_message,
+                identity=identity,
+                recipient_user=recipient,
+                from_address=from_header,
+                recipients=[recipient.email],
+                subject=_with_token(rendered.subject, ticket)[:300],
+                body_text=rendered.text,
+                body_html=rendered.html,
+                in_reply_to=in_reply_to,
+                references=" ".join(references),
+                headers={
+                    "X-Helpline-Ticket": str(ticket.pk),
+                    **(headers if AUTO_SUBMITTED[kind] else {}),
+                },
+                dedupe_key=keys[index],
+                next_attempt_at=timezone.now(),
+            )
+        )
+    OutboundEmail.objects.bulk_create(rows)
+    from helpline.notifications.tasks import send_outbound, send_outbound_many
+
+    ids = [row.pk for row in rows]
+    if len(ids) == 1:
+        transaction.on_commit(lambda: enqueue(send_outbound, ids[0]))
+    else:
+        transaction.on_commit(lambda: enqueue(send_outbound_many, ids))
+    result: list[OutboundEmail | None] = [None] * len(requests)
+    for (index, _request, _identity), row in zip(wanted, rows, strict=True):
+        result[index] = row
+    return result
+
+
+class _Threads:
+    """`thread_ids` for a batch of e-mails of one kind: the tickets' earlier e-mails to the
+    same audience and received Message-IDs read once, the batch's own e-mails added as they
+    are made (a later e-mail of the batch answers an earlier one, as one by one)."""
+
+    def __init__(self, kind: str, ticket_ids: list[int]) -> None:
+        audience = CUSTOMER_KINDS if kind in CUSTOMER_KINDS else AGENT_KINDS
+        self.ours: dict[int, list[tuple[str, str]]] = {pk: [] for pk in ticket_ids}
+        rows = (
+            OutboundEmail.objects.filter(ticket_id__in=list(self.ours), kind__in=audience)
+            .exclude(status=OutboundEmail.Status.FAILED)
+            .order_by("created_at", "id")
+            .values_list("ticket_id", "dedupe_key", "message_id")
+        )
+        for ticket_id, dedupe_key, message_id in rows:
+            self.ours[ticket_id].append((dedupe_key, message_id))
+        self.theirs = {pk: peers.inbound_message_ids(pk) for pk in self.ours}
+
+    def add(self, ticket_id: int, dedupe_key: str, message_id: str) -> None:
+        self.ours[ticket_id].append((dedupe_key, message_id))
+
+    def ids(self, ticket_id: int, *, dedupe: str) -> tuple[str, list[str]]:
+        """As `thread_ids` (In-Reply-To, References)."""
+        prefix = f"{dedupe}:" if dedupe else None
+        ours = [
+            message_id
+            for key, message_id in self.ours[ticket_id]
+            if prefix is None or not key.startswith(prefix)
+        ]
+        return _thread(self.theirs[ticket_id], ours)
 
 
 # --- delivery ---------------------------------------------------------------------------------

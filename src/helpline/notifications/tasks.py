@@ -16,6 +16,15 @@ def send_outbound(outbound_id: int) -> None:
     services.deliver(outbound_id)
 
 
+@db_task()
+def send_outbound_many(outbound_ids: list[int]) -> None:
+    """`send_outbound` for the e-mails queued together (a batch of events), one by one."""
+    from helpline.notifications import services
+
+    for outbound_id in outbound_ids:
+        services.deliver(outbound_id)
+
+
 @db_periodic_task(crontab(minute="*"))
 def send_due_outbound() -> None:
     """Retries whose time came, and e-mails a stopped worker left behind."""

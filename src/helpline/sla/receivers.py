@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from helpline.core.events import receiver
+from helpline.core.events import batch_receiver, receiver
 from helpline.sla import services
 from helpline.tickets.events import (
     FieldsChanged,
@@ -25,6 +25,13 @@ RETARGET_FIELDS = frozenset({"priority", "category"})
 @receiver(TicketCreated, stage="sla")
 def start_timers(event: TicketCreated, record: Any) -> None:
     services.sync_ticket(ticket_id=event.ticket_id, now=record.created_at)
+
+
+@batch_receiver(TicketCreated, of=start_timers)
+def start_timers_many(items: list[tuple[TicketCreated, Any]]) -> None:
+    services.start_new_tickets(
+        starts=[(event.ticket_id, record.created_at) for event, record in items]
+    )
 
 
 @receiver(MessageAdded, stage="sla")

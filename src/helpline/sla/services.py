@@ -9,7 +9,7 @@ time; the periodic task: the clock) and tests decide what time it is.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 
 from helpline.accounts.models import Role, TeamMembership, User
 from helpline.core.errors import DomainError
-from helpline.core.events import emit
+from helpline.core.events import emit, emit_many
 from helpline.sla import events
 from helpline.sla.businesstime import BusinessCalendar
 from helpline.sla.models import (
@@ -248,6 +248,41 @@ def timer_start(
     paused: bool,
     team_id: int | None = None,
 ) -> SlaTimer | None:
+    timer = _new_timer(
+        ticket=ticket,
+        kind=kind,
+        policy=policy,
+        calendar=calendar,
+        cache=cache,
+        now=now,
+        paused=paused,
+        team_id=team_id,
+    )
+    if timer is None:
+        return None
+    timer.save()
+    _record(
+        timer,
+        _started_event(timer),
+        "sla_started",
+        after=_started_after(timer),
+        note=policy.name,
+    )
+    return timer
+
+
+def _new_timer(
+    *,
+    ticket: Ticket,
+    kind: str,
+    policy: SlaPolicy,
+    calendar: Calendar | None,
+    cache: CalendarCache,
+    now: datetime,
+    paused: bool,
+    team_id: int | None = None,
+) -> SlaTimer | None:
+    """The timer `timer_start` starts, scheduled, not saved; None without a target."""
     minutes, business = policy.target(kind)
     if minutes is None:
         return None
@@ -266,20 +301,20 @@ def timer_start(
         paused_at=now if paused else None,
     )
     schedule(timer, cache.get(calendar))
-    timer.save()
-    _record(
-        timer,
-        events.SlaTimerStarted(
-            **_base(timer),
-            target_seconds=timer.target_seconds,
-            business=timer.business,
-            state=timer.state,
-        ),
-        "sla_started",
-        after={"target_seconds": timer.target_seconds, "due_at": _iso(timer.due_at)},
-        note=policy.name,
-    )
     return timer
+
+
+def _started_event(timer: SlaTimer) -> events.SlaTimerStarted:
+    return events.SlaTimerStarted(
+        **_base(timer),
+        target_seconds=timer.target_seconds,
+        business=timer.business,
+        state=timer.state,
+    )
+
+
+def _started_after(timer: SlaTimer) -> dict[str, Any]:
+    return {"target_seconds": timer.target_seconds, "due_at": _iso(timer.due_at)}
 
 
 def timer_pause(*, timer: SlaTimer, cache: CalendarCache, now: datetime) -> None:
@@ -491,6 +526,87 @@ def sync_ticket(*, ticket_id: int, now: datetime | None = None) -> None:
     now = now or timezone.now()
     with transaction.atomic():
         _sync(_lock(ticket_id), now, CalendarCache())
+
+
+def start_new_tickets(*, starts: Sequence[tuple[int, datetime]]) -> None:
+    """`sync_ticket` for a batch of (ticket id, now) of new tickets (`ticket.created`), with
+    the same timers, audit entries and events, but the reads done once per batch (policies,
+    pausing statuses, calendars per organization, plan and team) and the timers, their
+    audit entries and events written with one INSERT each, then one `sla_due_at` refresh.
+    A ticket that already has timers (a replay) or is done takes `sync_ticket`'s path."""
+    now_of = dict(starts)
+    if not now_of:
+        return
+    cache = CalendarCache()
+    with transaction.atomic():
+        tickets = list(
+            Ticket.objects.select_for_update(of=("self",))
+            .select_related("organization")
+            .filter(pk__in=list(now_of))
+            .order_by("pk")
+        )
+        with_timers = set(
+            SlaTimer.objects.filter(ticket_id__in=list(now_of)).values_list("ticket_id", flat=True)
+        )
+        pausing = pausing_statuses()
+        policies = list(
+            SlaPolicy.objects.filter(is_active=True, kind=SlaPolicy.Kind.SLA)
+            .select_related("calendar")
+            .order_by("position", "id")
+        )
+        calendars: dict[tuple[Any, ...], Calendar | None] = {}
+        fresh: list[int] = []
+        started: list[tuple[SlaTimer, SlaPolicy]] = []
+        for ticket in tickets:
+            now = now_of[ticket.pk]
+            if ticket.pk in with_timers or ticket.status in (Status.SOLVED, Status.CLOSED):
+                _sync(ticket, now, cache)
+                continue
+            fresh.append(ticket.pk)
+            policy = resolve_policy(ticket, policies=policies)
+            if policy is None:
+                continue
+            key = (policy.pk, ticket.organization_id, _plan_id(ticket), ticket.team_id)
+            if key not in calendars:
+                calendars[key] = resolve_calendar(ticket, policy)
+            for kind in SLA_METRICS:
+                # as `_sync` does for a ticket without timers
+                wanted = kind == Metric.RESOLUTION or (
+                    kind == Metric.FIRST_RESPONSE and ticket.first_response_at is None
+                )
+                if not wanted:
+                    continue
+                timer = _new_timer(
+                    ticket=ticket,
+                    kind=kind,
+                    policy=policy,
+                    calendar=calendars[key],
+                    cache=cache,
+                    now=now,
+                    paused=ticket.status in pausing,
+                )
+                if timer is not None:
+                    started.append((timer, policy))
+        if started:
+            SlaTimer.objects.bulk_create([timer for timer, _policy in started])
+            records = emit_many(
+                [(_started_event(timer), ("ticket", timer.ticket_id)) for timer, _p in started],
+                actor=None,
+            )
+            AuditEntry.objects.bulk_create(
+                AuditEntry(
+                    ticket_id=timer.ticket_id,
+                    actor=None,
+                    action="sla_started",
+                    field=f"sla.{timer.kind}",
+                    before=None,
+                    after=_started_after(timer),
+                    note=policy.name,
+                    event_id=record.uuid,
+                )
+                for (timer, policy), record in zip(started, records, strict=True)
+            )
+        refresh_ticket_due(fresh)
 
 
 def on_status_changed(

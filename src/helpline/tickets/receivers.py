@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from helpline.core import search
-from helpline.core.events import receiver
+from helpline.core.events import batch_receiver, receiver
 from helpline.tickets.events import FieldsChanged, Merged, MessageAdded, TicketCreated
 
 
@@ -13,6 +13,12 @@ from helpline.tickets.events import FieldsChanged, Merged, MessageAdded, TicketC
 @receiver(MessageAdded, stage="analytics")
 def index_ticket(event: TicketCreated | MessageAdded, record: Any) -> None:
     search.index_ticket(event.ticket_id)
+
+
+@batch_receiver(TicketCreated, of=index_ticket)
+@batch_receiver(MessageAdded, of=index_ticket)
+def index_tickets(items: list[tuple[TicketCreated | MessageAdded, Any]]) -> None:
+    search.index_tickets(event.ticket_id for event, _record in items)
 
 
 @receiver(FieldsChanged, stage="analytics")

@@ -119,3 +119,34 @@ def test_three_queries_whatever_the_queue(desk, count, django_assert_num_queries
     with django_assert_num_queries(3):
         found = eta.queue_place(ticket, now=NOW)
     assert found is not None and found.position == count and found.estimated_answer_at
+
+
+def test_queue_places_of_a_batch_are_each_tickets_queue_place(desk, django_assert_num_queries):
+    # Given two teams with waiting tickets, answers in the window on L1's calendar, and a
+    # ticket that waits no more
+    sla_config.calendar_create(
+        actor=desk.admin, name="Office", hours=WEEKDAYS_9_TO_5, teams=[desk.l1]
+    )
+    answered_at(Team(desk, desk.l1), *(NOW - timedelta(hours=3 * n + 1) for n in range(6)))
+    batch = [open_ticket(desk.dave, f"Waiting {n}") for n in range(4)]
+    batch.insert(1, open_ticket(desk.alice, "Premium"))  # ahead of dave's earlier ones
+    batch += [
+        tickets.ticket_create(
+            actor=desk.agent2, requester=desk.bob, subject=s, body="x", team=desk.l2
+        )
+        for s in ("L2 a", "L2 b")
+    ]
+    solved = open_ticket(desk.carol, "Solved")
+    tickets.ticket_change_status(actor=desk.agent1, ticket=solved, status="solved")
+    rows = list(Ticket.objects.filter(pk__in=[t.pk for t in [*batch, solved]]).order_by("?"))
+    # When the places of the batch are computed together: per team, one pass over its
+    # waiting tickets, one count of answers, the calendar (L2 has no answers: no calendar)
+    with django_assert_num_queries(2 + 1 + 2):
+        places = eta.queue_places(rows, now=NOW)
+    # Then each is what queue_place says for the ticket alone
+    assert places == {row.pk: eta.queue_place(row, now=NOW) for row in rows}
+    assert places[solved.pk] is None
+    l1 = [places[t.pk] for t in batch[:5]]
+    assert sorted(place.position for place in l1 if place is not None) == [1, 2, 3, 4, 5]
+    premium = places[batch[1].pk]
+    assert premium is not None and premium.position == 1 and premium.estimated_answer_at
