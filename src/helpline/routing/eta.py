@@ -14,11 +14,14 @@ arrive, get more urgent or are answered.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db import connection
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from helpline.routing import ordering
@@ -112,15 +115,36 @@ def queue_place(ticket: Ticket, *, now: datetime | None = None) -> QueuePlace | 
     return QueuePlace(position=position, estimated_answer_at=when)
 
 
-PLACES_PER_QUERY = 50
+def _ahead_counts(waiting: QuerySet[Ticket], tickets: Sequence[Ticket]) -> dict[int, int]:
+    """How many of `waiting` are ahead of each of `tickets` (as `queue_place` counts), in
+    two statements whatever the number of tickets. A waiting ticket's queue key is never
+    after its `queue_at` (else its arrival): those whose one is before the smallest key of
+    `tickets` are ahead of all of them and only counted; the keys of the others are read
+    and each ticket's place found among them. Raw values, as the database compares them."""
+    keys = {
+        ticket.pk: ordering.queue_key(
+            created_at=ticket.created_at, queue_at=ticket.queue_at, sla_due_at=ticket.sla_due_at
+        )
+        for ticket in tickets
+    }
+    first = min(keys.values())
+    based = waiting.alias(base=Coalesce(F("queue_at"), F("created_at")))
+    before = based.filter(base__lt=first).count()
+    rest = based.filter(base__gte=first).annotate(queue_key=ordering.queue_key_expression())
+    sql, params = rest.values("queue_key", "pk").query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = sorted(cursor.fetchall())
+    adapt = connection.ops.adapt_datetimefield_value
+    return {pk: before + bisect_left(rows, (adapt(key), pk)) for pk, key in keys.items()}
 
 
 def queue_places(
     tickets: Sequence[Ticket], *, now: datetime | None = None
 ) -> dict[int, QueuePlace | None]:
     """`queue_place` of several tickets (a batch of new ones) by ticket id: the same places,
-    with per team one pass over its waiting tickets that counts those ahead of each ticket
-    (per 50 tickets), one count of its answers and its calendar once."""
+    with per team the waiting tickets counted in two statements (`_ahead_counts`), one
+    count of its answers and its calendar once."""
     now = now or timezone.now()
     places: dict[int, QueuePlace | None] = {ticket.pk: None for ticket in tickets}
     by_team: dict[int, list[Ticket]] = {}
@@ -129,22 +153,8 @@ def queue_places(
             by_team.setdefault(ticket.team_id, []).append(ticket)
     for team_id, members in by_team.items():
         team = Ticket.objects.filter(team_id=team_id)
-        waiting = team.filter(first_response_at__isnull=True, status__in=AWAITING).annotate(
-            queue_key=ordering.queue_key_expression()
-        )
-        ahead: dict[int, int] = {}
-        for start in range(0, len(members), PLACES_PER_QUERY):
-            counts = {}
-            for ticket in members[start : start + PLACES_PER_QUERY]:
-                key = ordering.queue_key(
-                    created_at=ticket.created_at,
-                    queue_at=ticket.queue_at,
-                    sla_due_at=ticket.sla_due_at,
-                )
-                before = Q(queue_key__lt=key) | Q(queue_key=key, pk__lt=ticket.pk)
-                counts[f"ahead_{ticket.pk}"] = Count("pk", filter=before)
-            found = waiting.aggregate(**counts)
-            ahead.update({int(name[6:]): value for name, value in found.items()})
+        waiting = team.filter(first_response_at__isnull=True, status__in=AWAITING)
+        ahead = _ahead_counts(waiting, members)
         answered = team.filter(
             first_response_at__gt=now - THROUGHPUT_WINDOW, first_response_at__lte=now
         ).count()
