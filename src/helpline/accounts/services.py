@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
@@ -12,7 +13,8 @@ from django.db import IntegrityError, transaction
 from helpline.accounts import events
 from helpline.accounts.models import Organization, Role, SupportPlan, Team, TeamMembership, User
 from helpline.core.errors import Conflict, PermissionDenied, ValidationError
-from helpline.core.events import emit
+from helpline.core.events import emit, emit_many
+from helpline.core.memo import memo
 
 
 def _require_admin(actor: User | None) -> None:
@@ -34,7 +36,11 @@ def _clean_email(email: str) -> str:
 def organization_for_email(email: str) -> Organization | None:
     """The organization that claims the e-mail's domain, if it matches by domain."""
     domain = email.rsplit("@", 1)[-1].lower()
-    for org in Organization.objects.filter(match_by_domain=True).only("pk", "domains"):
+    claiming = memo(
+        "accounts.organizations_by_domain",
+        lambda: list(Organization.objects.filter(match_by_domain=True).only("pk", "domains")),
+    )
+    for org in claiming:
         if domain in [d.lower() for d in org.domains]:
             return org
     return None
@@ -94,6 +100,51 @@ def user_create(
             aggregate=("user", user.pk),
         )
     return user
+
+
+def customer_build(*, email: str, display_name: str = "") -> User:
+    """An unsaved customer, as `user_create(actor=None, email=..., display_name=...)` makes
+    one: address checked (ValidationError), organization matched by the domain, no
+    password. `customers_create_many` saves it; whether the address is free is not checked
+    here (the insert refuses a taken one)."""
+    email = _clean_email(email)
+    user = User(
+        email=email,
+        username=email,
+        role=Role.CUSTOMER,
+        display_name=display_name.strip(),
+        organization=organization_for_email(email),
+        phone="",
+        language="",
+        time_zone="",
+        is_staff=False,
+        is_superuser=False,
+    )
+    user.set_password(None)
+    return user
+
+
+def customers_create_many(*, users: Sequence[User]) -> list[User]:
+    """Save customers made by `customer_build` with one INSERT, each with the `UserCreated`
+    event `user_create` emits (by the system), in order."""
+    users = list(users)
+    if not users:
+        return users
+    with transaction.atomic():
+        User.objects.bulk_create(users)
+        emit_many(
+            [
+                (
+                    events.UserCreated(
+                        user_id=user.pk, role=user.role, organization_id=user.organization_id
+                    ),
+                    ("user", user.pk),
+                )
+                for user in users
+            ],
+            actor=None,
+        )
+    return users
 
 
 USER_EDITABLE = (

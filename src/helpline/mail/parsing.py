@@ -322,8 +322,10 @@ def normalized_subject(subject: str) -> str:
 
 
 def _filename(part: Message) -> str:
-    for header in ("Content-Disposition", "Content-Type"):
-        raw = _raw_header(part, header)
+    raws = {header: _raw_header(part, header) for header in ("Content-Disposition", "Content-Type")}
+    if not any(raw is not None and "name" in raw.lower() for raw in raws.values()):
+        return ""  # no (file)name parameter: spare the stdlib's parameter parsing
+    for header, raw in raws.items():
         if raw is not None and not raw.isascii():
             # Raw 8-bit parameters: decode the bytes first, then let the stdlib parse them.
             fixed = Message()
@@ -418,8 +420,9 @@ class _Walker:
 
     def _alternative(self, children: list[Message], depth: int) -> None:
         """Prefer the HTML alternative; keep the plain text one as the text version."""
-        html_child = next((c for c in children if _content_type(c) == "text/html"), None)
-        text_child = next((c for c in children if _content_type(c) == "text/plain"), None)
+        typed = [(child, _content_type(child)) for child in children]
+        html_child = next((c for c, ctype in typed if ctype == "text/html"), None)
+        text_child = next((c for c, ctype in typed if ctype == "text/plain"), None)
         other = [c for c in children if c is not html_child and c is not text_child]
         richest = [c for c in other if c.is_multipart()]
         if html_child is None and richest:

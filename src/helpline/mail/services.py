@@ -16,12 +16,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import reduce
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F, Field, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -226,6 +226,11 @@ class _Batch:
     made: dict[str, tuple[int, int | None, int | None]] = field(default_factory=dict)
     # New tickets not written yet (`flush`), in message order.
     pending: list[_Pending] = field(default_factory=list)
+    # Addresses without a user (looked up at load), and the new customers not saved yet:
+    # a batch of several messages saves its new people together (`save_people`).
+    unknown: set[str] = field(default_factory=set)
+    new_people: list[User] = field(default_factory=list)
+    defer_people: bool = False
     _own: set[str] | None = None
 
     @classmethod
@@ -248,6 +253,14 @@ class _Batch:
         if addresses:
             for user in User.objects.filter(email__in=addresses).order_by("-id"):
                 batch.users[user.email] = user
+            # Addresses are lower case; a user stored in another case is found too.
+            missing = addresses - set(batch.users)
+            terms = [Q(email__iexact=address) for address in missing]
+            if terms:
+                for user in User.objects.filter(reduce(operator.or_, terms)).order_by("-id"):
+                    batch.users[user.email.lower()] = user
+            batch.unknown = missing - set(batch.users)
+        batch.defer_people = len(rows) > 1
         if message_ids:
             made = InboundEmail.objects.filter(
                 message_id__in=message_ids, ticket_message__isnull=False
@@ -295,6 +308,7 @@ class _Batch:
     def flush(self) -> None:
         """Write the pending new tickets together (with their messages, attachments,
         watchers, audit entries and events), then finish their rows."""
+        self.save_people()
         pending, self.pending = self.pending, []
         if not pending:
             return
@@ -307,8 +321,14 @@ class _Batch:
                     other=item.follow_up_of,
                     kind=TicketLink.Kind.FOLLOW_UP,
                 )
-            _finish(item.row, _Outcome(State.PROCESSED, ticket=ticket, message=message))
+            _outcome(item.row, _Outcome(State.PROCESSED, ticket=ticket, message=message))
             self.done(item.row)
+        _save_finished([item.row for item in pending])
+
+    def save_people(self) -> None:
+        """Save the new customers met so far (before they act or tickets name them)."""
+        people, self.new_people = self.new_people, []
+        accounts.customers_create_many(users=people)
 
 
 def process_inbound(inbound_id: int) -> InboundEmail | None:
@@ -406,29 +426,54 @@ def _process_batch(inbound_ids: list[int]) -> None:
         )
 
 
-def _finish(row: InboundEmail, outcome: _Outcome) -> None:
+FINISHED_FIELDS = (
+    "state",
+    "rejection_reason",
+    "detail",
+    "ticket",
+    "ticket_message",
+    "processed_at",
+    "kind",
+    "message_id",
+    "sender",
+    "subject",
+    "extra",
+    "updated_at",
+)
+
+
+def _outcome(row: InboundEmail, outcome: _Outcome) -> None:
     row.state = outcome.state
     row.rejection_reason = outcome.reason
     row.detail = outcome.detail[:4000]
     row.ticket = outcome.ticket
     row.ticket_message = outcome.message
-    row.processed_at = timezone.now()
-    row.save(
-        update_fields=[
-            "state",
-            "rejection_reason",
-            "detail",
-            "ticket",
-            "ticket_message",
-            "processed_at",
-            "kind",
-            "message_id",
-            "sender",
-            "subject",
-            "extra",
-            "updated_at",
-        ]
-    )
+    row.processed_at = row.updated_at = timezone.now()
+
+
+def _finish(row: InboundEmail, outcome: _Outcome) -> None:
+    _outcome(row, outcome)
+    row.save(update_fields=FINISHED_FIELDS)
+
+
+def _save_finished(rows: list[InboundEmail]) -> None:
+    """`row.save(update_fields=FINISHED_FIELDS)` for many rows: one statement, executed
+    for each row (no model signals are connected to these rows)."""
+    if len(rows) < 2:
+        for row in rows:
+            row.save(update_fields=FINISHED_FIELDS)
+        return
+    meta = InboundEmail._meta
+    fields = [cast(Field, meta.get_field(name)) for name in FINISHED_FIELDS]
+    quote = connection.ops.quote_name
+    columns = ", ".join(f"{quote(f.column or f.name)} = %s" for f in fields)
+    sql = f"UPDATE {quote(meta.db_table)} SET {columns} WHERE id = %s"  # noqa: S608
+    params = [
+        [f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields] + [row.pk]
+        for row in rows
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, params)
 
 
 def _process(row: InboundEmail, parsed: parsing.ParsedEmail, batch: _Batch) -> _Outcome | None:
@@ -475,6 +520,8 @@ def _message(
         follow_up_of, ticket = ticket, None
     try:
         if ticket is not None:
+            if customer.pk is None:
+                batch.save_people()
             message = tickets.ticket_reply(
                 actor=customer,
                 ticket=ticket,
@@ -559,8 +606,17 @@ def _duplicate(row: InboundEmail, batch: _Batch) -> _Outcome | None:
 
 
 def _person(address: str, name: str, batch: _Batch) -> User | None:
-    """The user with this address, or a new customer (organisation matched by domain)."""
-    user = batch.users.get(address) or User.objects.filter(email__iexact=address).first()
+    """The user with this address, or a new customer (organisation matched by domain); in
+    a batch of several messages the new customer is saved with the batch's others."""
+    user = batch.users.get(address)
+    if user is None and address not in batch.unknown:
+        user = User.objects.filter(email__iexact=address).first()
+    if user is None and batch.defer_people:
+        try:
+            user = accounts.customer_build(email=address, display_name=name[:200])
+        except ValidationError:
+            return None
+        batch.new_people.append(user)
     if user is None:
         try:
             user = accounts.user_create(actor=None, email=address, display_name=name[:200])
@@ -731,8 +787,8 @@ def _thread(parsed: parsing.ParsedEmail, customer: User) -> Ticket | None:
 def _subject_match(parsed: parsing.ParsedEmail, customer: User) -> Ticket | None:
     """Conservative: a reply-prefixed subject equal to an open e-mail ticket of the same
     requester, active within the window."""
-    if not parsing.SUBJECT_PREFIX.match(parsed.subject):
-        return None
+    if customer.pk is None or not parsing.SUBJECT_PREFIX.match(parsed.subject):
+        return None  # (a customer not saved yet has no tickets)
     wanted = parsing.normalized_subject(parsed.subject)
     if len(wanted) < 4:
         return None

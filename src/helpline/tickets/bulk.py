@@ -20,8 +20,7 @@ from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
-from django.db import transaction
-from django.db.models import Case, Value, When
+from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -391,23 +390,23 @@ def _attachment(message: Message, item: AttachmentIn) -> Attachment:
 
 def _emit_by(events_: list[tuple[Any, tuple[str, Any]]], actors: list[User | None]) -> list[Any]:
     """`emit_many` where the events have different actors: one INSERT, then (when the
-    actors differ) one UPDATE that records each event's actor."""
+    actors differ) one UPDATE statement, executed per event, that records its actor."""
     ids = [actor.pk if actor is not None and actor.pk else None for actor in actors]
     if len(set(ids)) <= 1:
         return emit_many(events_, actor=actors[0] if actors else None)
     from helpline.core.models import OutboxEvent
 
     records = emit_many(events_, actor=None)
-    OutboxEvent.objects.filter(pk__in=[record.pk for record in records]).update(
-        actor_id=Case(
-            *[
-                When(pk=record.pk, then=Value(actor_id))
+    table = connection.ops.quote_name(OutboxEvent._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {table} SET actor_id = %s WHERE id = %s",  # noqa: S608
+            [
+                (actor_id, record.pk)
                 for record, actor_id in zip(records, ids, strict=True)
-                if actor_id is not None
+                if actor_id
             ],
-            default=None,
         )
-    )
     for record, actor, actor_id in zip(records, actors, ids, strict=True):
         if actor_id is not None:
             record.actor = actor

@@ -95,3 +95,33 @@ def test_only_one_default_team(desk: Desk) -> None:
         actor=desk.admin, name="Triage", kind=Team.Kind.DEPARTMENT, is_default=True
     )
     assert list(Team.objects.filter(is_default=True).values_list("name", flat=True)) == ["Triage"]
+
+
+def test_customers_made_together_are_what_user_create_makes(desk: Desk, capture_events) -> None:
+    # given addresses of new customers, one at a domain an organization claims
+    single = services.user_create(actor=None, email=" Gus@ACME.test ", display_name=" Gus ")
+    # when two are built and saved together
+    built = [
+        services.customer_build(email=" Hal@ACME.test ", display_name=" Hal "),
+        services.customer_build(email="ivy@example.test"),
+    ]
+    assert all(user.pk is None for user in built)
+    saved = services.customers_create_many(users=built)
+    # then each is what `user_create` makes, with its event
+    for user in saved:
+        user.refresh_from_db()
+    fields = ("role", "organization_id", "is_active", "is_staff", "phone", "language")
+    assert [getattr(saved[0], f) for f in fields] == [getattr(single, f) for f in fields]
+    assert (saved[0].email, saved[0].username, saved[0].display_name) == (
+        "hal@acme.test",
+        "hal@acme.test",
+        "Hal",
+    )
+    assert not saved[0].has_usable_password() and not single.has_usable_password()
+    assert saved[1].organization_id is None
+    created = capture_events.of(events.UserCreated)
+    assert [c["user_id"] for c in created] == [single.pk, saved[0].pk, saved[1].pk]
+    assert [c["organization_id"] for c in created] == [desk.acme.pk, desk.acme.pk, None]
+    with pytest.raises(ValidationError):
+        services.customer_build(email="not-an-address")
+    assert services.customers_create_many(users=[]) == []
