@@ -12,6 +12,7 @@ attempts run out, with the server's answer kept in `last_error`.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import smtplib
 from collections.abc import Sequence
@@ -27,7 +28,7 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.base import BaseEmailBackend
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.template.loader import select_template
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -578,6 +579,68 @@ def deliver(outbound_id: int) -> OutboundEmail | None:
     except Exception as exc:  # every failure is recorded on the e-mail, none is lost
         error = exc
     return _record(row, error)
+
+
+def deliver_many(outbound_ids: Sequence[int]) -> list[OutboundEmail]:
+    """`deliver` for several e-mails (queued together): the due ones are claimed with one
+    update (the lease, as `_claim` takes it one by one), sent over one connection per
+    sender identity, and each outcome recorded as `deliver` records it. The e-mails
+    attempted."""
+    now = timezone.now()
+    lease = now + timedelta(seconds=lease_seconds())
+    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
+    waiting = [OutboundEmail.Status.QUEUED, OutboundEmail.Status.RETRYING]
+    OutboundEmail.objects.filter(due, pk__in=list(outbound_ids), status__in=waiting).update(
+        next_attempt_at=lease, updated_at=now
+    )
+    # The rows holding this call's lease (another worker's lease has another time).
+    rows = list(
+        OutboundEmail.objects.select_related("ticket_message", "identity")
+        .filter(pk__in=list(outbound_ids), status__in=waiting, next_attempt_at=lease)
+        .order_by("pk")
+    )
+    by_identity: dict[int | None, list[OutboundEmail]] = {}
+    for row in rows:
+        by_identity.setdefault(row.identity_id, []).append(row)
+    outcomes: list[tuple[OutboundEmail, BaseException | None]] = []
+    for group in by_identity.values():
+        try:
+            connection = smtp_connection(group[0].identity)
+            connection.open()
+        except Exception as exc:  # the account is unusable: every e-mail records why
+            outcomes += [(row, exc) for row in group]
+            continue
+        try:
+            for row in group:
+                try:
+                    build_message(row, connection).send()
+                    outcomes.append((row, None))
+                except Exception as exc:
+                    outcomes.append((row, exc))
+                    # a fresh connection for the next e-mail (this one may be broken)
+                    with contextlib.suppress(Exception):
+                        connection.close()
+        finally:
+            with contextlib.suppress(Exception):
+                connection.close()
+    sent = [row for row, error in outcomes if error is None]
+    if sent:
+        OutboundEmail.objects.filter(pk__in=[row.pk for row in sent]).update(
+            attempts=F("attempts") + 1,
+            status=OutboundEmail.Status.SENT,
+            sent_at=now,
+            next_attempt_at=None,
+            last_error="",
+            updated_at=now,
+        )
+        for row in sent:
+            row.attempts += 1
+            row.status, row.sent_at = OutboundEmail.Status.SENT, now
+            row.next_attempt_at, row.last_error = None, ""
+    for row, error in outcomes:
+        if error is not None:
+            _record(row, error)
+    return [row for row, _error in outcomes]
 
 
 def _record(row: OutboundEmail, error: BaseException | None) -> OutboundEmail:

@@ -18,11 +18,11 @@ def send_outbound(outbound_id: int) -> None:
 
 @db_task()
 def send_outbound_many(outbound_ids: list[int]) -> None:
-    """`send_outbound` for the e-mails queued together (a batch of events), one by one."""
+    """`send_outbound` for the e-mails queued together (a batch of events): one attempt
+    each, over one connection per sender identity."""
     from helpline.notifications import services
 
-    for outbound_id in outbound_ids:
-        services.deliver(outbound_id)
+    services.deliver_many(outbound_ids)
 
 
 @db_periodic_task(crontab(minute="*"))

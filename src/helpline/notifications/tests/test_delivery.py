@@ -194,3 +194,53 @@ def test_identity_choice_team_then_default_then_settings(desk: Any) -> None:
     )
     default.refresh_from_db()
     assert (default.is_default, services.identity_for_ticket(ticket)) == (False, other)
+
+
+def test_emails_queued_together_are_delivered_together_each_with_its_outcome(
+    desk: Any, smtp_peer: Any
+) -> None:
+    # Given receipts to three customers queued together (not delivered yet), and a fourth
+    # e-mail that another worker holds
+    made = [
+        tickets.ticket_create(actor=customer, subject="Router", body="No light")
+        for customer in (desk.alice, desk.bob, desk.carol, desk.dave)
+    ]
+    rows = services.queue_emails(
+        kind=Kind.TICKET_RECEIVED,
+        requests=[
+            services.EmailRequest(ticket=t, recipient=t.requester, dedupe="batch") for t in made
+        ],
+    )
+    assert all(row is not None for row in rows)
+    ids = [row.pk for row in rows if row is not None]
+    assert services._claim(ids[3], timezone.now())
+
+    # and a server that greylists bob only
+    async def rcpt(server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address == "bob@acme.test":
+            return "451 4.7.1 Greylisted, try again later"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    smtp_peer.handler.handle_RCPT = rcpt
+    # When they are delivered together
+    attempted = services.deliver_many(ids)
+    # Then each got one attempt with its own outcome; the held one was left alone
+    assert [row.pk for row in attempted] == ids[:3]
+    states = {
+        row.recipients[0]: (row.status, row.attempts, row.last_error)
+        for row in OutboundEmail.objects.filter(pk__in=ids)
+    }
+    assert states == {
+        "alice@acme.test": ("sent", 1, ""),
+        "bob@acme.test": ("retrying", 1, "451 4.7.1 Greylisted, try again later"),
+        "carol@globex.test": ("sent", 1, ""),
+        "dave@example.test": ("queued", 0, ""),
+    }
+    assert sorted(mail["To"] for mail in smtp_peer.messages) == [
+        "alice@acme.test",
+        "carol@globex.test",
+    ]
+    # A second delivery of the same batch sends nothing again (bob is not due yet)
+    assert services.deliver_many(ids) == []
+    assert len(smtp_peer.raw) == 2
