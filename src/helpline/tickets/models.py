@@ -115,11 +115,23 @@ class Ticket(models.Model):
     """A customer's request. `id` is the ticket number shown to people."""
 
     subject = models.CharField(max_length=250)
+    # No single-column index on requester, organization, team or assignee: each leads a
+    # composite index below (ticket_requester, ticket_org, ticket_team_*,
+    # ticket_assignee_status) that serves the same lookups, and every index costs each ticket
+    # write (an SLA recompute rewrites `sla_due_at` of every open ticket).
     requester = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="requested_tickets"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="requested_tickets",
+        db_index=False,
     )
     organization = models.ForeignKey(
-        Organization, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tickets",
+        db_index=False,
     )
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.WEB)
     status = models.CharField(max_length=30, choices=Status.choices, default=Status.NEW)
@@ -129,7 +141,12 @@ class Ticket(models.Model):
     )
     tags = models.ManyToManyField(Tag, blank=True, related_name="tickets")
     team = models.ForeignKey(
-        Team, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+        Team,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="tickets",
+        db_index=False,
     )
     assignee = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -137,6 +154,7 @@ class Ticket(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="assigned_tickets",
+        db_index=False,
     )
     watchers = models.ManyToManyField(
         settings.AUTH_USER_MODEL, blank=True, related_name="watched_tickets"
