@@ -6,13 +6,16 @@ audited (with its reason) and emits `ticket.assigned` like a manual assignment.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
 
 from helpline.accounts.models import Role, Team, User
 from helpline.core.errors import PermissionDenied, ValidationError
 from helpline.routing import decide, ordering, rules
-from helpline.routing.models import AgentSkill, AgentStatus, Skill, TeamRouting
+from helpline.routing.models import AgentStatus, Skill, TeamRouting
 from helpline.tickets.models import Status, Tag, Ticket
 
 DONE = (Status.SOLVED, Status.CLOSED)
@@ -67,39 +70,90 @@ def agent_set_availability(*, actor: User, user: User, available: bool) -> Agent
     return status
 
 
-# The candidates' read is the hot path of every automatic assignment: one constant statement
-# (table names are fixed), no ORM compilation; the open count is an index scan per agent.
+# The decision is the hot path of every automatic assignment: two constant statements (table
+# names are fixed; no ORM compilation), the team's routing row and the candidates. The open
+# count is an index-only scan per agent (ticket_assignee_status: assignee_id, status, ...).
+ROUTING_SQL = (
+    "SELECT r.id, r.strategy, r.last_assignee_id, t.name FROM routing_teamrouting r "
+    "JOIN accounts_team t ON t.id = r.team_id WHERE r.team_id = %s"
+)
+# SQLite has no row locks (its write transactions are serialized anyway).
+ROUTING_LOCK_SQL = ROUTING_SQL + " FOR UPDATE OF r"
 CANDIDATES_SQL = (
     "SELECT m.user_id, s.available, s.max_open, (SELECT count(*) FROM tickets_ticket t "
-    "WHERE t.assignee_id = m.user_id AND t.status NOT IN (%s, %s)) "
+    "WHERE t.assignee_id = m.user_id AND t.status NOT IN (%s, %s)){skills} "
     "FROM accounts_teammembership m JOIN accounts_user u ON u.id = m.user_id "
     "LEFT JOIN routing_agentstatus s ON s.user_id = m.user_id "
     "WHERE m.team_id = %s AND u.is_active = %s AND u.role IN (%s, %s)"
 )
+# Each agent's skills in the same statement: an array on PostgreSQL, "1,5" on SQLite.
+_SKILLS = {
+    "postgresql": ", ARRAY(SELECT k.skill_id FROM routing_agentskill k "
+    "WHERE k.user_id = m.user_id)",
+    "sqlite": ", (SELECT group_concat(k.skill_id) FROM routing_agentskill k "
+    "WHERE k.user_id = m.user_id)",
+}
+
+
+@dataclass(frozen=True)
+class Routing:
+    """A team's routing configuration as the decision reads it."""
+
+    id: int
+    strategy: str
+    last_assignee_id: int | None
+    team_name: str
+
+    @property
+    def strategy_label(self) -> str:
+        return str(TeamRouting.Strategy(self.strategy).label)
+
+
+def routing_of(team_id: int, *, lock: bool = False) -> Routing | None:
+    """The team's routing row (locked for the transaction with `lock`), one statement."""
+    with connection.cursor() as cursor:
+        locking = lock and connection.features.has_select_for_update
+        cursor.execute(ROUTING_LOCK_SQL if locking else ROUTING_SQL, [team_id])
+        row = cursor.fetchone()
+    return None if row is None else Routing(*row)
+
+
+def _skill_ids(value: Any) -> frozenset[int]:
+    if not value:
+        return frozenset()
+    if isinstance(value, str):
+        return frozenset(int(part) for part in value.split(","))
+    return frozenset(value)
 
 
 def candidates(team_id: int, *, with_skills: bool = False) -> list[decide.Candidate]:
-    """The team's active agents with availability, capacity and open tickets, in one query;
-    skills in a second when asked."""
+    """The team's active agents with availability, capacity, open tickets (and skills when
+    asked), in one query."""
+    skills = _SKILLS.get(connection.vendor, _SKILLS["sqlite"]) if with_skills else ""
     with connection.cursor() as cursor:
         cursor.execute(
-            CANDIDATES_SQL,
+            CANDIDATES_SQL.format(skills=skills),
             [Status.SOLVED, Status.CLOSED, team_id, True, Role.AGENT, Role.SUPERVISOR],
         )
         rows = cursor.fetchall()
-    skills: dict[int, set[int]] = {}
-    if with_skills and rows:
-        for user_id, skill_id in AgentSkill.objects.filter(
-            user_id__in=[row[0] for row in rows]
-        ).values_list("user_id", "skill_id"):
-            skills.setdefault(user_id, set()).add(skill_id)
+    Candidate = decide.Candidate
+    if with_skills:
+        return [
+            Candidate(
+                id=row[0],
+                available=row[1] is None or bool(row[1]),
+                open_tickets=row[3],
+                max_open=row[2],
+                skills=_skill_ids(row[4]),
+            )
+            for row in rows
+        ]
     return [
-        decide.Candidate(
+        Candidate(
             id=user_id,
             available=available is None or bool(available),
             open_tickets=load,
             max_open=max_open,
-            skills=frozenset(skills.get(user_id, ())),
         )
         for user_id, available, max_open, load in rows
     ]
@@ -132,10 +186,10 @@ def required_skills(ticket_id: int) -> list[Skill]:
     ]
 
 
-def _reason(routing: TeamRouting, needed: list[Skill], fallback: bool) -> str:
+def _reason(routing: Routing, needed: list[Skill], fallback: bool) -> str:
     reason = _("Assigned by %(strategy)s in %(team)s") % {
-        "strategy": routing.get_strategy_display(),
-        "team": routing.team.name,
+        "strategy": routing.strategy_label,
+        "team": routing.team_name,
     }
     if needed:
         names = ", ".join(skill.name for skill in needed)
@@ -146,27 +200,28 @@ def _reason(routing: TeamRouting, needed: list[Skill], fallback: bool) -> str:
     return reason
 
 
+TICKET_SQL = "SELECT team_id, assignee_id, status FROM tickets_ticket WHERE id = %s"
+
+
 def auto_assign(*, ticket_id: int) -> User | None:
     """Assign an unassigned ticket by its team's strategy; the agent, or None (manual team,
     nobody available or under capacity, or the ticket no longer waits)."""
-    ticket = Ticket.objects.filter(pk=ticket_id).values("team_id", "assignee_id", "status").first()
-    if ticket is None or ticket["team_id"] is None or ticket["assignee_id"] is not None:
+    with connection.cursor() as cursor:
+        cursor.execute(TICKET_SQL, [ticket_id])
+        ticket = cursor.fetchone()
+    if ticket is None:
         return None
-    if ticket["status"] in DONE:
+    team_id, assignee_id, status = ticket
+    if team_id is None or assignee_id is not None or status in DONE:
         return None
     with transaction.atomic():
-        routing = (
-            TeamRouting.objects.select_for_update()
-            .select_related("team")
-            .filter(team_id=ticket["team_id"])
-            .first()
-        )
+        routing = routing_of(team_id, lock=True)
         if routing is None or routing.strategy == TeamRouting.Strategy.MANUAL:
             return None
         by_skills = routing.strategy == TeamRouting.Strategy.SKILLS
         needed = required_skills(ticket_id) if by_skills else []
         required = frozenset(skill.pk for skill in needed)
-        pool = candidates(routing.team_id, with_skills=by_skills)
+        pool = candidates(team_id, with_skills=by_skills)
         chosen = decide.choose(routing.strategy, pool, routing.last_assignee_id, required)
         if chosen is None:
             return None
@@ -177,8 +232,7 @@ def auto_assign(*, ticket_id: int) -> User | None:
         reason = _reason(routing, needed, fallback)
         if ticket_route_assign(ticket_id=ticket_id, assignee=agent, reason=reason) is None:
             return None
-        routing.last_assignee = agent
-        routing.save(update_fields=["last_assignee"])
+        TeamRouting.objects.filter(pk=routing.id).update(last_assignee=agent)
     return agent
 
 

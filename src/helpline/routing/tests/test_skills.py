@@ -61,6 +61,27 @@ def test_category_language_and_product_skills_pick_the_skilled_agent(desk, setup
     assert "(skills: Gateway)" in entry.note
 
 
+def test_candidates_carry_each_agents_skills_read_in_the_same_query(
+    desk, setup, django_assert_num_queries
+):
+    vpn, chinese, gateway = setup["skills"]
+    with django_assert_num_queries(1):
+        pool = {c.id: c for c in services.candidates(desk.l1.pk, with_skills=True)}
+    assert pool[setup["expert"].pk].skills == {vpn.pk, gateway.pk}
+    assert pool[setup["speaker"].pk].skills == {chinese.pk}
+    assert pool[setup["generalist"].pk].skills == frozenset()
+    # without skills asked, none are read
+    assert all(not c.skills for c in services.candidates(desk.l1.pk))
+
+
+def test_routing_row_is_read_with_its_team(desk, setup):
+    routing = services.routing_of(desk.l1.pk, lock=True)
+    assert routing is not None
+    assert (routing.strategy, routing.team_name) == ("skills", desk.l1.name)
+    assert routing.strategy_label == "Skills, then least loaded"
+    assert services.routing_of(desk.l2.pk) is None
+
+
 def test_tickets_needing_no_skill_go_to_the_least_loaded(desk, setup, create):
     got = [create().assignee_id for _ in range(6)]
     agents = {setup["expert"].pk, setup["speaker"].pk, setup["generalist"].pk}
