@@ -9,7 +9,11 @@ The database (default postgres://postgres@127.0.0.1:5432/helpline_bench_sla_<siz
 dropped, recreated and migrated, then seeded with N open tickets and two timers each (first
 response and resolution) over three calendars (Berlin with holidays, Shanghai with a holiday
 week and a working Saturday, a Moscow night desk across midnight) plus calendar-time timers;
-10 % are paused. Seeding uses bulk_create and is not timed. The timed part is
+10 % are paused. Seeding uses bulk_create and is not timed. With `--reuse`, a database
+already seeded with N tickets is kept (and migrated): every deadline and `sla_due_at` is reset
+to NULL, the Berlin calendar's holidays restored and both tables vacuumed, so the scenarios
+start from the same state as after a fresh seed (the tables' physical layout differs a little:
+the reset leaves free space in their pages). The timed part is
 `helpline.sla.recompute.recompute_running`: batched reads, deadlines from a per-calendar
 Timeline, one UPDATE per batch, one set-based UPDATE of Ticket.sla_due_at. Afterwards a sample
 of timers is checked against the per-timer reference (`services.schedule`).
@@ -109,6 +113,46 @@ def seed(n: int, now: datetime) -> dict[str, Any]:
     return {"seed_seconds": round(time.perf_counter() - started, 1)}
 
 
+def seeded(kind: str, n: int) -> bool:
+    """Whether the bench database already holds a seed of `n` tickets (PostgreSQL only)."""
+    if kind != "postgres":
+        return False
+    import dj_database_url
+    import psycopg
+
+    params = dj_database_url.parse(os.environ["DATABASE_URL"])
+    try:
+        with psycopg.connect(
+            dbname=params["NAME"],
+            user=params.get("USER") or None,
+            password=params.get("PASSWORD") or None,
+            host=params.get("HOST") or None,
+            port=params.get("PORT") or None,
+        ) as conn:
+            row = conn.execute(
+                "SELECT count(*) FROM tickets_ticket WHERE subject LIKE 'Bench ticket %'"
+            ).fetchone()
+    except psycopg.Error:
+        return False
+    return row is not None and row[0] == n
+
+
+def reset() -> None:
+    """Back to the state after seeding: no deadlines, the calendars as specified."""
+    from django.db import connection, transaction
+
+    from helpline.sla.models import Calendar
+
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE sla_slatimer SET due_at = NULL, warn_at = NULL "
+            "WHERE due_at IS NOT NULL OR warn_at IS NOT NULL"
+        )
+        cursor.execute("UPDATE tickets_ticket SET sla_due_at = NULL WHERE sla_due_at IS NOT NULL")
+        for spec in CALENDARS:
+            Calendar.objects.filter(name=spec["name"]).update(holidays=spec["holidays"])
+
+
 def check_sample(size: int = 2000) -> int:
     """Compare recomputed deadlines with the per-timer reference; returns mismatches."""
     from helpline.sla.models import SlaTimer
@@ -129,6 +173,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--tickets", type=int, default=100_000)
     parser.add_argument("--url", default=None, help='Database URL ("" for SQLite).')
     parser.add_argument("--batch", type=int, default=20_000)
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="Keep an already seeded database: reset its deadlines instead of reseeding.",
+    )
     args = parser.parse_args(argv)
     size = benchenv.label(args.tickets)
     url = args.url
@@ -138,7 +187,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     directory = benchenv.OUT / f"sla-{kind}-{size}"
     directory.mkdir(parents=True, exist_ok=True)
     os.environ["HELPLINE_DATA_DIR"] = str(directory)
-    benchenv.recreate_database()
+    reuse = args.reuse and seeded(kind, args.tickets)
+    if not reuse:
+        benchenv.recreate_database()
 
     import django
 
@@ -151,12 +202,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     call_command("migrate", verbosity=0)
     now = datetime(2026, 3, 11, 12, tzinfo=UTC)
-    log(f"seeding {args.tickets:,} open tickets on {kind}")
-    result: dict[str, Any] = {"db": kind, "tickets": args.tickets, **seed(args.tickets, now)}
+    result: dict[str, Any] = {"db": kind, "tickets": args.tickets, "reused": reuse}
+    if reuse:
+        log(f"reusing the {args.tickets:,} seeded tickets on {kind}: resetting deadlines")
+        reset()
+    else:
+        log(f"seeding {args.tickets:,} open tickets on {kind}")
+        result.update(seed(args.tickets, now))
     if kind == "postgres":
         with connection.cursor() as cursor:
             cursor.execute("VACUUM ANALYZE sla_slatimer")
             cursor.execute("VACUUM ANALYZE tickets_ticket")
+    result["load_before"] = round(os.getloadavg()[0], 1)
     result["running_timers"] = SlaTimer.objects.filter(state="running").count()
     berlin = Calendar.objects.get(name="Berlin office")
     scenarios = {
@@ -180,6 +237,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "tickets_per_second": round(args.tickets / seconds),
         }
         log(f"  {name}: {changed:,} timers changed in {seconds:.1f} s")
+    result["load_after"] = round(os.getloadavg()[0], 1)
     result["sample_mismatches"] = check_sample()
     full = result["full"]
     print(
@@ -187,7 +245,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         f"({result['running_timers']:,} running timers) in {full['seconds']:.1f} s = "
         f"{full['tickets_per_second']:,} tickets/s (holiday added: {result['holiday']['seconds']} s"
         f", unchanged: {result['unchanged']['seconds']} s; sample mismatches: "
-        f"{result['sample_mismatches']})"
+        f"{result['sample_mismatches']}; load average {result['load_before']} before, "
+        f"{result['load_after']} after)"
     )
     (directory / "sla_bench.json").write_text(json.dumps(result, indent=2))
     return result

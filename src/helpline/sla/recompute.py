@@ -13,6 +13,9 @@ only, so a chunk costs the same whatever its place and the table statistics.
 SQLite reads every running timer in primary-key batches, computes all deadlines in Python,
 writes with `executemany` and refreshes `sla_due_at` in one statement.
 
+The writer connections commit each chunk with `synchronous_commit = off` (see `_chunk`: a
+crash may lose the last chunks, and running the recompute again repairs that).
+
 Only rows whose deadlines change are written. Deadlines move but no timer changes state, so no
 audit entries or events are written; warnings and breaches that became due fire on the
 periodic task's next run.
@@ -192,10 +195,20 @@ def _pair(timeline: Timeline, since: int, first: int, second: int) -> tuple[int,
     return due, warn
 
 
-def _chunk(alias: str, lo: int, hi: int, rows: list[Row]) -> int:
+def _chunk(alias: str, lo: int, hi: int, rows: list[Row], *, durable: bool = True) -> int:
     """Write one chunk of tickets (ids in (lo, hi]): the changed business-time deadlines, the
-    calendar-time ones, then the tickets' `sla_due_at`. Returns how many timers changed."""
+    calendar-time ones, then the tickets' `sla_due_at`. Returns how many timers changed.
+
+    `durable=False` (the writer connections, each chunk its own transaction): the commit does
+    not wait for its WAL to reach the disk (`synchronous_commit = off`). A crash may then lose
+    the last chunks' commits (never part of one: each is atomic, and the database stays
+    consistent), which is harmless here: the recompute is idempotent and is simply run again
+    (`sla_recompute`); until then those tickets keep their previous deadlines, as if the
+    recompute had not reached them yet. Never inside a caller's transaction, whose own writes
+    must stay durable."""
     with transaction.atomic(using=alias), connections[alias].cursor() as cursor:
+        if not durable:
+            cursor.execute("SET LOCAL synchronous_commit = off")
         if rows:
             # In deadline order, the index entries of the new deadlines go in key order.
             rows = sorted(rows, key=itemgetter(1))
@@ -229,7 +242,7 @@ class _Writers:
                             # it saves.
                             cursor.execute("SET jit = off")
                         configured = True
-                    future.set_result(_chunk("default", lo, hi, rows))
+                    future.set_result(_chunk("default", lo, hi, rows, durable=False))
                 except BaseException as error:  # handed to the main thread
                     future.set_exception(error)
         finally:
