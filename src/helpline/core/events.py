@@ -271,10 +271,12 @@ def dispatch(event_id: int) -> None:
 def dispatch_many(event_ids: Sequence[int]) -> None:
     """Dispatch these events: each receiver once per event, in stage order per event type.
 
-    The events are grouped by type; a receiver with a batch form gets each group in one
-    call, the others are called per event, in one transaction per receiver and group, and
-    the `ReceiverRun` rows are written per receiver and group. Events already dispatched,
-    and receivers already done for an event, are skipped: a retry re-runs only what failed.
+    The events (in the order they were written) are grouped in runs of one type; for each
+    group, each receiver in stage order runs over the group's events: its batch form in one
+    call, else per event, in one transaction per receiver and group, and the `ReceiverRun`
+    rows are written per receiver and group. Each receiver sees the events in order.
+    Events already dispatched, and receivers already done for an event, are skipped: a
+    retry re-runs only what failed.
     Events that receivers emit are queued together when the batch is done. Raises if any
     receiver failed, after all were tried (the events it failed on stay undispatched)."""
     from helpline.core.models import OutboxEvent, ReceiverRun
@@ -290,14 +292,18 @@ def dispatch_many(event_ids: Sequence[int]) -> None:
         (run.event_id, run.receiver): run
         for run in ReceiverRun.objects.filter(event__in=[record.pk for record in records])
     }
-    groups: dict[str, list[tuple[Any, Any]]] = {}
+    # Runs of consecutive events of one type: events of different types are never
+    # reordered (a reply before the status change that follows it stays before it).
+    groups: list[tuple[str, list[tuple[Any, Any]]]] = []
     for record in records:
         event_cls = CATALOGUE.get(record.type)
         event = event_cls.model_validate(record.payload) if event_cls else None
-        groups.setdefault(record.type, []).append((event, record))
+        if not groups or groups[-1][0] != record.type:
+            groups.append((record.type, []))
+        groups[-1][1].append((event, record))
     failed: set[int] = set()
     with dispatch_together():
-        for event_type, items in groups.items():
+        for event_type, items in groups:
             for entry in RECEIVERS.get(event_type, []):
                 pending = [
                     item

@@ -185,6 +185,7 @@ def _probe_sla(event: BatchProbe, record: OutboxEvent) -> None:
 
 def _probe_sla_many(items: list[tuple[BatchProbe, OutboxEvent]]) -> None:
     BATCHES.append([event.value for event, _record in items])
+    CALLS.extend(("batch", event.value) for event, _record in items)
     if "sla" in FAIL_ONCE and any(event.value in BROKEN for event, _record in items):
         raise RuntimeError("timer store down")
     for event, _record in items:
@@ -296,3 +297,24 @@ def test_failing_batch_form_is_run_event_by_event(db) -> None:
 def test_batch_form_must_follow_its_receiver() -> None:
     with pytest.raises(RuntimeError, match="is not a receiver"):
         events.batch_receiver(BatchProbe, of=_tag)(_probe_sla_many)
+
+
+def test_events_of_different_types_are_not_reordered(db) -> None:
+    # Given a batch where events of two types alternate
+    with transaction.atomic():
+        records = events.emit_many(
+            [
+                (BatchProbe(value=1), ("probe", 1)),
+                (BatchProbe(value=2), ("probe", 2)),
+                (ProbeHappened(value=3), ("probe", 3)),
+                (BatchProbe(value=4), ("probe", 4)),
+            ],
+            actor=None,
+        )
+    # When it is dispatched
+    dispatch_events.call_local([r.pk for r in records])
+    # Then the run of the first two is one batch, and the fourth waited for the third
+    assert BATCHES == [[1, 2], [4]]
+    probe = [("sla", 3), ("notify", 3), ("webhook", 3)]
+    assert list(CALLS) == [("batch", 1), ("batch", 2), *probe, ("batch", 4)]
+    assert not OutboxEvent.objects.filter(dispatched_at__isnull=True).exists()
