@@ -253,8 +253,7 @@ def _encoded_words(header: str) -> list[tuple[bytes | str, str | None]]:
         if encoding is None:
             decoded.append((bytes(str(encoded), "raw-unicode-escape"), charset))
         elif encoding == "q":
-            word = email.quoprimime.header_decode(str(encoded))
-            decoded.append((bytes(word, "raw-unicode-escape"), charset))
+            decoded.append((_q_decode(str(encoded)), charset))
         else:
             padded = str(encoded) + "==="[: (4 - len(encoded) % 4) % 4]
             try:
@@ -274,6 +273,21 @@ def _encoded_words(header: str) -> list[tuple[bytes | str, str | None]]:
         run.append(chunk)
     collapsed.append(((b" " if run_charset is None else b"").join(run), run_charset))
     return collapsed
+
+
+def _q_decode(encoded: str) -> bytes:
+    """The bytes of a "Q" encoded word, as `email.quoprimime.header_decode` gives them.
+
+    `binascii.a2b_qp` does the same in C, except for a lone "=" at the end, "==" (it
+    drops one "=") and "=" before a line break: those, and non-ASCII text, take the
+    stdlib's way."""
+    if (
+        encoded.isascii()
+        and not encoded.endswith("=")
+        and not any(pair in encoded for pair in ("==", "=\r", "=\n"))
+    ):
+        return binascii.a2b_qp(encoded, header=True)
+    return bytes(email.quoprimime.header_decode(encoded), "raw-unicode-escape")
 
 
 def _raw_header(msg: Message, name: str) -> str | None:
@@ -646,8 +660,9 @@ def rewrite_cids(html_text: str, urls: dict[str, str]) -> str:
 # --- entry point ---------------------------------------------------------------------------
 
 
-def parse_headers_only(raw: bytes) -> ParsedEmail:
-    """What the headers say (for a message too large to parse whole)."""
+def parse_headers_only(raw: bytes, *, stored: bool = False) -> ParsedEmail:
+    """What the headers say (for a message too large to parse whole). `stored`: only what
+    storing needs (Message-ID, sender, subject)."""
     from email.parser import BytesHeaderParser
 
     head = raw[:262144]
@@ -659,15 +674,16 @@ def parse_headers_only(raw: bytes) -> ParsedEmail:
     except Exception:
         return ParsedEmail(defects=["unparseable"])
     parsed = ParsedEmail()
-    _fill_headers(parsed, msg)
+    _fill_headers(parsed, msg, stored=stored)
     return parsed
 
 
-def _fill_headers(parsed: ParsedEmail, msg: Message) -> None:
+def _fill_headers(parsed: ParsedEmail, msg: Message, *, stored: bool = False) -> None:
     ids = _message_ids(_header(msg, "Message-ID"))
     parsed.message_id = ids[0] if ids else ""
-    parsed.in_reply_to = _message_ids(_header(msg, "In-Reply-To"))
-    parsed.references = _message_ids(_header(msg, "References"))[-50:]
+    if not stored:
+        parsed.in_reply_to = _message_ids(_header(msg, "In-Reply-To"))
+        parsed.references = _message_ids(_header(msg, "References"))[-50:]
     parsed.subject = _header(msg, "Subject")[:250]
     senders = _addresses([_header(msg, "From")]) or _addresses([_header(msg, "Sender")])
     if not senders:
@@ -676,6 +692,8 @@ def _fill_headers(parsed: ParsedEmail, msg: Message) -> None:
         )
     if senders:
         parsed.sender_name, parsed.sender = senders[0]
+    if stored:
+        return
     parsed.to = [address for _n, address in _addresses([_header(msg, "To")])]
     parsed.cc = [address for _n, address in _addresses([_header(msg, "Cc")])]
 

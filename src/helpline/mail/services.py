@@ -77,7 +77,7 @@ def _stored(mailbox: Mailbox, digests: set[str], message_ids: set[str]) -> list[
 def store_raw(*, mailbox: Mailbox, raw: bytes, source: str) -> tuple[InboundEmail, bool]:
     """Store the exact bytes. Returns (row, created); a duplicate returns the first row."""
     digest = hashlib.sha256(raw).hexdigest()
-    head = parsing.parse_headers_only(raw)
+    head = parsing.parse_headers_only(raw, stored=True)
     message_ids = {head.message_id} - {""}
     existing = next(iter(_stored(mailbox, {digest}, message_ids)), None)
     if existing is not None:
@@ -115,7 +115,8 @@ def store_many(
     """`store_raw` for several messages at once: one query for the ones stored before, one
     insert for the new ones. Returns (row, created) per message, in order."""
     heads = [
-        (raw, hashlib.sha256(raw).hexdigest(), parsing.parse_headers_only(raw)) for raw in raws
+        (raw, hashlib.sha256(raw).hexdigest(), parsing.parse_headers_only(raw, stored=True))
+        for raw in raws
     ]
     digests = {digest for _raw, digest, _head in heads}
     message_ids = {head.message_id for _raw, _digest, head in heads if head.message_id}
@@ -156,13 +157,15 @@ def store_many(
 
 
 def receive(*, mailbox: Mailbox, raw_bytes: bytes, source: str) -> tuple[InboundEmail, bool]:
-    """Store a received message, then enqueue its processing (after commit).
-    Returns (row, created): a duplicate is not stored nor processed again."""
+    """Store a received message, then enqueue the processing of the pending messages
+    (after commit): messages that arrive one at a time but faster than they are processed
+    are processed in batches. Returns (row, created): a duplicate is not stored nor
+    processed again."""
     row, created = store_raw(mailbox=mailbox, raw=raw_bytes, source=source)
     if created:
-        from helpline.mail.tasks import process_inbound_task
+        from helpline.mail.tasks import process_pending_task
 
-        transaction.on_commit(lambda: enqueue(process_inbound_task, row.pk))
+        transaction.on_commit(lambda: enqueue(process_pending_task))
     return row, created
 
 
@@ -362,30 +365,62 @@ def process_many(inbound_ids: Sequence[int]) -> None:
     ids = sorted(set(inbound_ids))
     for start in range(0, len(ids), BATCH_SIZE):
         with transaction.atomic():
-            claimed = list(
+            claimed = _claim(
                 InboundEmail.objects.select_for_update()
                 .filter(pk__in=ids[start : start + BATCH_SIZE])
                 .exclude(state__in=FINAL_STATES)
-                .order_by("id")
-                .values_list("id", "attempts", "size")
             )
-            fresh = [pk for pk, attempts, _size in claimed if not attempts]
-            InboundEmail.objects.filter(pk__in=fresh).update(
-                attempts=F("attempts") + 1, state=State.PROCESSING, updated_at=timezone.now()
+        _process_claimed(claimed)
+
+
+def process_pending(*, limit: int = BATCH_SIZE * 10) -> int:
+    """Process the stored messages not tried yet, oldest first, a batch per transaction
+    (at most `limit` of them): what the ways in that store one message at a time (SMTP/LMTP
+    intake, HTTP) queue after each. Rows another worker is claiming are left to it.
+    Returns how many messages this call took."""
+    taken = 0
+    while taken < limit:
+        with transaction.atomic():
+            claimed = _claim(
+                InboundEmail.objects.select_for_update(skip_locked=True).filter(
+                    state=State.RECEIVED, attempts=0
+                ),
+                limit=min(BATCH_SIZE, limit - taken),
             )
-        batch: list[int] = []
-        size = 0
-        for pk, attempts, row_size in claimed:
-            if batch and (attempts or size + row_size > BATCH_BYTES):
-                _process_batch(batch)
-                batch, size = [], 0
-            if attempts:
-                process_inbound(pk)
-            else:
-                batch.append(pk)
-                size += row_size
-        if batch:
+        if not claimed:
+            break
+        _process_claimed(claimed)
+        taken += len(claimed)
+    return taken
+
+
+def _claim(rows: Any, *, limit: int | None = None) -> list[tuple[int, int, int]]:
+    """(id, attempts, size) of the rows, in id order, the ones not tried before marked as
+    being processed (committed before processing: a crash leaves them tried once)."""
+    claimed = list(rows.order_by("id").values_list("id", "attempts", "size")[:limit])
+    fresh = [pk for pk, attempts, _size in claimed if not attempts]
+    InboundEmail.objects.filter(pk__in=fresh).update(
+        attempts=F("attempts") + 1, state=State.PROCESSING, updated_at=timezone.now()
+    )
+    return claimed
+
+
+def _process_claimed(claimed: list[tuple[int, int, int]]) -> None:
+    """Process claimed rows: the fresh ones together (at most `BATCH_BYTES` of raw
+    messages per batch), one tried before alone."""
+    batch: list[int] = []
+    size = 0
+    for pk, attempts, row_size in claimed:
+        if batch and (attempts or size + row_size > BATCH_BYTES):
             _process_batch(batch)
+            batch, size = [], 0
+        if attempts:
+            process_inbound(pk)
+        else:
+            batch.append(pk)
+            size += row_size
+    if batch:
+        _process_batch(batch)
 
 
 def _process_batch(inbound_ids: list[int]) -> None:

@@ -21,6 +21,13 @@ def process_inbound_task(inbound_id: int) -> None:
 
 
 @db_task()
+def process_pending_task() -> None:
+    from helpline.mail.services import process_pending
+
+    process_pending()
+
+
+@db_task()
 def process_many_task(inbound_ids: list[int]) -> None:
     from helpline.mail.services import process_many
 

@@ -169,3 +169,36 @@ def test_new_tickets_of_a_batch_are_written_together_as_one_by_one(desk: Any, ma
         ("watcher_added", erin.pk, erin.pk),
         ("watcher_added", desk.alice.pk, desk.alice.pk),
     ]
+
+
+def test_messages_received_one_by_one_are_processed_in_batches(
+    desk: Any, mailbox: Any, monkeypatch: Any
+) -> None:
+    # given five messages stored one at a time (their queued processing not run yet) and
+    # one whose processing failed before
+    rows = [
+        services.receive_raw(mailbox=mailbox, raw_bytes=build_email(subject=f"m{i}"), source="test")
+        for i in range(5)
+    ]
+    failed, _created = services.store_raw(mailbox=mailbox, raw=build_email(), source="test")
+    InboundEmail.objects.filter(pk=failed.pk).update(state="failed", attempts=1)
+    batches: list[list[int]] = []
+    process_batch = services._process_batch
+
+    def spy(inbound_ids: list[int]) -> None:
+        batches.append(list(inbound_ids))
+        process_batch(inbound_ids)
+
+    monkeypatch.setattr(services, "_process_batch", spy)
+    monkeypatch.setattr(services, "BATCH_SIZE", 2)
+    # when the first queued task runs (at most four messages per run here)
+    assert services.process_pending(limit=4) == 4
+    # then it processed the pending messages oldest first, a batch at a time, and the
+    # next run takes the rest; the failed one is left to the retries
+    ids = [row.pk for row in rows]
+    assert batches == [ids[0:2], ids[2:4]]
+    assert services.process_pending() == 1
+    assert services.process_pending() == 0
+    states = dict(InboundEmail.objects.values_list("pk", "state"))
+    assert [states[pk] for pk in ids] == ["processed"] * 5 and states[failed.pk] == "failed"
+    assert Ticket.objects.count() == 5

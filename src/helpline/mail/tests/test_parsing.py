@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import email.quoprimime
 
 import pytest
 
@@ -254,3 +255,12 @@ def test_a_nul_in_the_content_type_is_dropped() -> None:
     )
     parsed = parsing.parse(raw)
     assert [a.content_type for a in parsed.attachments] == ["multipart/alternative"]
+
+
+@pytest.mark.parametrize(
+    "word",
+    ["caf=C3=A9_au_lait", "a=3d=3D", "=", "x=", "a==41", "=4", "=G1_", "=e9=\r\n", "\u00e9=41", ""],
+)
+def test_q_encoded_words_decode_as_the_stdlib_decodes_them(word: str) -> None:
+    stdlib = bytes(email.quoprimime.header_decode(word), "raw-unicode-escape")
+    assert parsing._q_decode(word) == stdlib
