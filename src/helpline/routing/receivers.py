@@ -7,7 +7,7 @@ from typing import Any
 
 from django.db import transaction
 
-from helpline.core.events import receiver
+from helpline.core.events import batch_receiver, receiver
 from helpline.routing import ordering, services
 from helpline.tickets.events import (
     Assigned,
@@ -25,6 +25,11 @@ from helpline.tickets.models import Status, Ticket
 @receiver(Escalated, stage="automation")
 def assign_by_team_strategy(event: TicketCreated | Transferred | Escalated, record: Any) -> None:
     services.auto_assign(ticket_id=event.ticket_id)
+
+
+@batch_receiver(TicketCreated, of=assign_by_team_strategy)
+def assign_new_tickets(items: list[tuple[TicketCreated, Any]]) -> None:
+    services.auto_assign_many(ticket_ids=[event.ticket_id for event, _record in items])
 
 
 @receiver(FieldsChanged, stage="automation")

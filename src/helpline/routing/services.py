@@ -6,7 +6,8 @@ audited (with its reason) and emits `ticket.assigned` like a manual assignment.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.db import connection, transaction
@@ -234,6 +235,60 @@ def auto_assign(*, ticket_id: int) -> User | None:
             return None
         TeamRouting.objects.filter(pk=routing.id).update(last_assignee=agent)
     return agent
+
+
+def auto_assign_many(*, ticket_ids: Sequence[int]) -> dict[int, User]:
+    """`auto_assign` of several tickets (a batch of new ones), in the order given, deciding
+    as one by one would: per team, its routing locked and its candidates read once, and
+    each assignment counted against its agent's capacity (and as the last assignee) for
+    the next decision. The agents chosen, by ticket id."""
+    rows = Ticket.objects.filter(pk__in=list(ticket_ids)).values_list(
+        "pk", "team_id", "assignee_id", "status"
+    )
+    found = {pk: (team_id, assignee_id, status) for pk, team_id, assignee_id, status in rows}
+    by_team: dict[int, list[int]] = {}
+    for ticket_id in dict.fromkeys(ticket_ids):
+        if ticket_id not in found:
+            continue
+        team_id, assignee_id, status = found[ticket_id]
+        if team_id is not None and assignee_id is None and status not in DONE:
+            by_team.setdefault(team_id, []).append(ticket_id)
+    from helpline.tickets.services import ticket_route_assign
+
+    assigned: dict[int, User] = {}
+    for team_id, waiting in by_team.items():
+        with transaction.atomic():
+            routing = routing_of(team_id, lock=True)
+            if routing is None or routing.strategy == TeamRouting.Strategy.MANUAL:
+                continue
+            by_skills = routing.strategy == TeamRouting.Strategy.SKILLS
+            pool = candidates(team_id, with_skills=by_skills)
+            agents: dict[int, User] = {}
+            last = routing.last_assignee_id
+            for ticket_id in waiting:
+                needed = required_skills(ticket_id) if by_skills else []
+                required = frozenset(skill.pk for skill in needed)
+                chosen = decide.choose(routing.strategy, pool, last, required)
+                if chosen is None:
+                    continue
+                if chosen not in agents:
+                    agents[chosen] = User.objects.get(pk=chosen)
+                fallback = bool(required) and not decide.skilled(pool, required)
+                reason = _reason(routing, needed, fallback)
+                agent = agents[chosen]
+                if ticket_route_assign(ticket_id=ticket_id, assignee=agent, reason=reason) is None:
+                    continue
+                assigned[ticket_id] = agent
+                last = chosen
+                pool = [
+                    replace(candidate, open_tickets=candidate.open_tickets + 1)
+                    if candidate.id == chosen
+                    else candidate
+                    for candidate in pool
+                ]
+            if last != routing.last_assignee_id:
+                TeamRouting.objects.filter(pk=routing.id).update(last_assignee=last)
+    return assigned
 
 
 def reoffer(*, team_ids: list[int]) -> int:

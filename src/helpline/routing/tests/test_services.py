@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.db import transaction
 
 from helpline.accounts import services as accounts
 from helpline.core.errors import PermissionDenied, ValidationError
@@ -96,3 +97,40 @@ def test_permissions(desk, team):
     with pytest.raises(PermissionDenied):
         services.agent_set_capacity(actor=desk.agent1, user=desk.agent1, max_open=3)
     assert TeamRouting.objects.get(team=desk.l1).strategy == "round_robin"
+
+
+@pytest.mark.parametrize("strategy", ["round_robin", "least_loaded"])
+def test_a_batch_of_new_tickets_is_assigned_as_one_by_one(
+    desk, team, strategy, django_capture_on_commit_callbacks
+):
+    # Given a team where one agent takes at most one more ticket and one is away
+    from helpline.tickets.bulk import NewTicket, ticket_create_many
+
+    services.team_routing_set(actor=desk.admin, team=desk.l1, strategy=strategy)
+    services.agent_set_capacity(actor=desk.supervisor, user=team[0], max_open=1)
+    services.agent_set_availability(actor=team[2], user=team[2], available=False)
+
+    def make(count):
+        with django_capture_on_commit_callbacks(execute=True):
+            made = ticket_create_many(
+                actor=desk.agent1,
+                items=[
+                    NewTicket(subject=f"P{n}", body="x", requester=desk.alice) for n in range(count)
+                ],
+            )
+        return list(Ticket.objects.filter(pk__in=[t.pk for t in made]).order_by("pk"))
+
+    # When five tickets are created one by one (then rolled back) and then in one batch
+    with transaction.atomic():
+        one_by_one = [make(1)[0] for _ in range(5)]
+        expected = [t.assignee_id for t in one_by_one]
+        expected_last = TeamRouting.objects.get(team=desk.l1).last_assignee_id
+        transaction.set_rollback(True)
+    batch = make(5)
+    # Then the batch's assignments are the same: capacity and turns respected
+    assert [t.assignee_id for t in batch] == expected
+    assert TeamRouting.objects.get(team=desk.l1).last_assignee_id == expected_last
+    assert expected.count(team[0].pk) == 1 and team[2].pk not in expected
+    assert expected.count(team[1].pk) == 4
+    reasons = AuditEntry.objects.filter(ticket__in=batch, action="assigned")
+    assert reasons.count() == 5 and all("L1" in entry.note for entry in reasons)
