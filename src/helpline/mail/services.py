@@ -64,10 +64,14 @@ BATCH_BYTES = 32 * 1024 * 1024
 def _stored(mailbox: Mailbox, digests: set[str], message_ids: set[str]) -> list[InboundEmail]:
     """The rows of the mailbox with one of these SHA-256s or Message-IDs, oldest first.
 
-    One OR of equalities, so that both databases search the (mailbox, sha256) and the
-    Message-ID indexes (SQLite reads the whole mailbox, raw bytes and all, for `IN`)."""
-    terms = [Q(mailbox=mailbox, sha256=digest) for digest in digests]
-    terms += [Q(message_id=message_id) for message_id in message_ids]
+    An OR that both databases answer from the (mailbox, sha256) and the Message-ID
+    indexes: (mailbox AND sha256 IN ...) OR message_id IN ... (SQLite's "multi-index OR").
+    Without Message-IDs, one equality per SHA-256: `mailbox AND sha256 IN` alone makes
+    SQLite read the whole mailbox, raw bytes and all."""
+    if message_ids:
+        terms = [Q(mailbox=mailbox, sha256__in=sorted(digests)), Q(message_id__in=message_ids)]
+    else:
+        terms = [Q(mailbox=mailbox, sha256=digest) for digest in digests]
     if not terms:
         return []
     rows = InboundEmail.objects.filter(reduce(operator.or_, terms)).defer("raw").order_by("id")
