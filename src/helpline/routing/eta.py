@@ -87,18 +87,10 @@ def queue_place(ticket: Ticket, *, now: datetime | None = None) -> QueuePlace | 
     if not awaits_first_answer(ticket) or ticket.team_id is None:
         return None
     now = now or timezone.now()
-    key = ordering.queue_key(
-        created_at=ticket.created_at, queue_at=ticket.queue_at, sla_due_at=ticket.sla_due_at
-    )
     team = Ticket.objects.filter(team_id=ticket.team_id)
     # Two counts, each on an index: the team's waiting tickets (team, status), and its first
     # answers in the window (team, first_response_at); never a scan of the team's history.
-    ahead = (
-        team.filter(first_response_at__isnull=True, status__in=AWAITING)
-        .annotate(queue_key=ordering.queue_key_expression())
-        .filter(Q(queue_key__lt=key) | Q(queue_key=key, pk__lt=ticket.pk))
-        .count()
-    )
+    ahead = _ahead_count(team.filter(first_response_at__isnull=True, status__in=AWAITING), ticket)
     answered = team.filter(
         first_response_at__gt=now - THROUGHPUT_WINDOW, first_response_at__lte=now
     ).count()
@@ -113,6 +105,18 @@ def queue_place(ticket: Ticket, *, now: datetime | None = None) -> QueuePlace | 
         now=now,
     )
     return QueuePlace(position=position, estimated_answer_at=when)
+
+
+def _ahead_count(waiting: QuerySet[Ticket], ticket: Ticket) -> int:
+    """How many of `waiting` are ahead of `ticket` in the queue: one count."""
+    key = ordering.queue_key(
+        created_at=ticket.created_at, queue_at=ticket.queue_at, sla_due_at=ticket.sla_due_at
+    )
+    return (
+        waiting.annotate(queue_key=ordering.queue_key_expression())
+        .filter(Q(queue_key__lt=key) | Q(queue_key=key, pk__lt=ticket.pk))
+        .count()
+    )
 
 
 def _ahead_counts(waiting: QuerySet[Ticket], tickets: Sequence[Ticket]) -> dict[int, int]:
@@ -143,8 +147,8 @@ def queue_places(
     tickets: Sequence[Ticket], *, now: datetime | None = None
 ) -> dict[int, QueuePlace | None]:
     """`queue_place` of several tickets (a batch of new ones) by ticket id: the same places,
-    with per team the waiting tickets counted in two statements (`_ahead_counts`), one
-    count of its answers and its calendar once."""
+    with per team the waiting tickets counted in two statements (`_ahead_counts`; one count
+    for a team's only ticket), one count of its answers and its calendar once."""
     now = now or timezone.now()
     places: dict[int, QueuePlace | None] = {ticket.pk: None for ticket in tickets}
     by_team: dict[int, list[Ticket]] = {}
@@ -154,7 +158,10 @@ def queue_places(
     for team_id, members in by_team.items():
         team = Ticket.objects.filter(team_id=team_id)
         waiting = team.filter(first_response_at__isnull=True, status__in=AWAITING)
-        ahead = _ahead_counts(waiting, members)
+        if len(members) == 1:  # one count in the database beats reading the later keys
+            ahead = {members[0].pk: _ahead_count(waiting, members[0])}
+        else:
+            ahead = _ahead_counts(waiting, members)
         answered = team.filter(
             first_response_at__gt=now - THROUGHPUT_WINDOW, first_response_at__lte=now
         ).count()

@@ -136,16 +136,22 @@ def test_queue_places_of_a_batch_are_each_tickets_queue_place(desk, django_asser
         )
         for s in ("L2 a", "L2 b")
     ]
+    alone = tickets.ticket_create(
+        actor=desk.finance, requester=desk.bob, subject="F", body="x", team=desk.finance_team
+    )
+    batch.append(alone)
     solved = open_ticket(desk.carol, "Solved")
     tickets.ticket_change_status(actor=desk.agent1, ticket=solved, status="solved")
     rows = list(Ticket.objects.filter(pk__in=[t.pk for t in [*batch, solved]]).order_by("?"))
     # When the places of the batch are computed together: per team, two reads of its
-    # waiting tickets, one count of answers, the calendar (L2 has no answers: no calendar)
-    with django_assert_num_queries((2 + 1 + 1) + (2 + 1)):
+    # waiting tickets (one count for Finance's only one), one count of answers, the
+    # calendar (L2 and Finance have no answers: no calendar)
+    with django_assert_num_queries((2 + 1 + 1) + (2 + 1) + (1 + 1)):
         places = eta.queue_places(rows, now=NOW)
     # Then each is what queue_place says for the ticket alone
     assert places == {row.pk: eta.queue_place(row, now=NOW) for row in rows}
     assert places[solved.pk] is None
+    assert places[alone.pk] == eta.QueuePlace(position=1, estimated_answer_at=None)
     l1 = [places[t.pk] for t in batch[:5]]
     assert sorted(place.position for place in l1 if place is not None) == [1, 2, 3, 4, 5]
     premium = places[batch[1].pk]
