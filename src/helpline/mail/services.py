@@ -260,13 +260,14 @@ class _Batch:
         if addresses:
             for user in User.objects.filter(email__in=addresses).order_by("-id"):
                 batch.users[user.email] = user
-            # Addresses are lower case; a user stored in another case is found too.
-            missing = addresses - set(batch.users)
-            terms = [Q(email__iexact=address) for address in missing]
-            if terms:
+            # Addresses are lower case; a user stored in another case is found too (a few
+            # hundred terms per query: SQLite limits the depth of an expression).
+            missing = sorted(addresses - set(batch.users))
+            for start in range(0, len(missing), 200):
+                terms = [Q(email__iexact=address) for address in missing[start : start + 200]]
                 for user in User.objects.filter(reduce(operator.or_, terms)).order_by("-id"):
                     batch.users[user.email.lower()] = user
-            batch.unknown = missing - set(batch.users)
+            batch.unknown = set(missing) - set(batch.users)
         batch.defer_people = len(rows) > 1
         if message_ids:
             made = InboundEmail.objects.filter(

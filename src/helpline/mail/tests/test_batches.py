@@ -202,3 +202,37 @@ def test_messages_received_one_by_one_are_processed_in_batches(
     states = dict(InboundEmail.objects.values_list("pk", "state"))
     assert [states[pk] for pk in ids] == ["processed"] * 5 and states[failed.pk] == "failed"
     assert Ticket.objects.count() == 5
+
+
+def test_a_batch_finds_people_in_any_case_and_saves_new_ones_together(
+    desk: Any, mailbox: Any
+) -> None:
+    # given a user whose address was stored in mixed case, and a batch of messages with
+    # many people in copy (more than one look-up's worth of new addresses)
+    User.objects.filter(pk=desk.dave.pk).update(email="Dave@Example.TEST")
+    raws = [
+        build_email(
+            subject=f"m{i}",
+            sender="dave@example.test",
+            cc=", ".join(f"p{i}-{k}@example.test" for k in range(20)),
+        )
+        for i in range(11)
+    ]
+    ids = [row.pk for row, _c in services.store_many(mailbox=mailbox, raws=raws, source="test")]
+    users_before = User.objects.count()
+    # when it is processed
+    services.process_many(ids)
+    # then the mixed-case user is the requester (not a new account) and every person in
+    # copy is a new customer watching their ticket, saved with a UserCreated event each
+    tickets = Ticket.objects.order_by("id")
+    assert [t.requester_id for t in tickets] == [desk.dave.pk] * 11
+    assert User.objects.count() == users_before + 220
+    assert all(t.watchers.count() == 20 for t in tickets)
+    created = OutboxEvent.objects.filter(
+        type="user.created",
+        aggregate_id__in=[
+            str(pk)
+            for pk in User.objects.filter(email__startswith="p").values_list("pk", flat=True)
+        ],
+    )
+    assert created.count() == 220
