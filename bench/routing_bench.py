@@ -4,9 +4,10 @@
     python bench/routing_bench.py --url ""        # SQLite (bench/out/routing-sqlite-*/)
 
 A fresh database gets one team of N agents (default 200; a third with a capacity, a tenth
-away) holding 20 open tickets each, and W waiting unassigned tickets. Each waiting ticket is
-then assigned by `auto_assign` (the team's strategy, candidates with availability, capacity
-and open-ticket counts in one query, the audited assignment), timed one by one; the
+away; with `--strategy skills`, one or two of five language skills each) holding 20 open
+tickets each, and W waiting unassigned tickets (of a German-speaking customer). Each waiting
+ticket is then assigned by `auto_assign` (the team's strategy, candidates with availability,
+capacity and open-ticket counts in one query, the audited assignment), timed one by one; the
 decision alone (as `auto_assign` makes it without the lock and the write: the team's routing
 row, the ticket's required skills on a skills team, the candidates, the choice) is timed
 separately, `--decisions` times (default 1000) over the waiting tickets, before they are
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> None:
 
     from helpline.accounts.models import Role, Team, TeamMembership, User
     from helpline.routing import services
-    from helpline.routing.models import AgentStatus, TeamRouting
+    from helpline.routing.models import AgentSkill, AgentStatus, Skill, TeamRouting
     from helpline.tickets.models import Status, Ticket
 
     call_command("migrate", verbosity=0)
@@ -74,6 +75,25 @@ def main(argv: list[str] | None = None) -> None:
         for a in agents
     )
     TeamRouting.objects.create(team=team, strategy=args.strategy)
+    if args.strategy == "skills":
+        # Five language skills, each agent with one or two; the customer writes in German,
+        # so every ticket needs the German skill that about a third of the agents have.
+        skills = Skill.objects.bulk_create(
+            Skill(name=name, kind=Skill.Kind.LANGUAGE, value=code)
+            for name, code in (
+                ("English", "en"),
+                ("German", "de"),
+                ("French", "fr"),
+                ("Russian", "ru"),
+                ("Chinese", "zh"),
+            )
+        )
+        AgentSkill.objects.bulk_create(
+            AgentSkill(user=a, skill=skill)
+            for a in agents
+            for skill in rng.sample(skills, rng.choice([1, 2]))
+        )
+        User.objects.filter(pk=customer.pk).update(language="de")
     Ticket.objects.bulk_create(
         Ticket(subject="Busy", requester=customer, team=team, assignee=a, status=Status.OPEN)
         for a in agents

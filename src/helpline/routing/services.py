@@ -160,16 +160,28 @@ def candidates(team_id: int, *, with_skills: bool = False) -> list[decide.Candid
     ]
 
 
+# Part of the skills strategy's decision: constant statements, as the candidates'.
+SKILLS_SQL = "SELECT id, name, kind, category_id, value FROM routing_skill ORDER BY kind, name"
+SKILL_FIELDS = ["id", "name", "kind", "category_id", "value"]
+TICKET_NEEDS_SQL = (
+    "SELECT t.category_id, u.language FROM tickets_ticket t "
+    "JOIN accounts_user u ON u.id = t.requester_id WHERE t.id = %s"
+)
+
+
 def required_skills(ticket_id: int) -> list[Skill]:
     """The skills this ticket needs: its category's (or an ancestor's), its requester's
     language's, and its tags' (products)."""
-    skills = list(Skill.objects.all())
-    if not skills:
+    with connection.cursor() as cursor:
+        cursor.execute(SKILLS_SQL)
+        skills = [Skill.from_db(connection.alias, SKILL_FIELDS, row) for row in cursor.fetchall()]
+        if not skills:
+            return []
+        cursor.execute(TICKET_NEEDS_SQL, [ticket_id])
+        found = cursor.fetchone()
+    if found is None:
         return []
-    ticket = Ticket.objects.filter(pk=ticket_id).values("category_id", "requester__language")
-    row = ticket.first()
-    if row is None:
-        return []
+    row = {"category_id": found[0], "requester__language": found[1]}
     kinds = {skill.kind for skill in skills}
     categories = rules.category_chain(row["category_id"]) if Skill.Kind.CATEGORY in kinds else set()
     tags = (
