@@ -160,7 +160,7 @@ def _validate(actor: User, item: NewTicket, definitions: dict[str, CustomField])
         by_customer=is_customer or actor.pk == requester.pk,
         routed_team=item.routed_team,
         attachments=item.attachments,
-        watchers=list({user.pk: user for user in item.watchers}.values()),
+        watchers=list({user.pk or id(user): user for user in item.watchers}.values()),
     )
 
 
