@@ -14,7 +14,6 @@ arrive, get more urgent or are answered.
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -123,8 +122,10 @@ def _ahead_counts(waiting: QuerySet[Ticket], tickets: Sequence[Ticket]) -> dict[
     """How many of `waiting` are ahead of each of `tickets` (as `queue_place` counts), in
     two statements whatever the number of tickets. A waiting ticket's queue key is never
     after its `queue_at` (else its arrival): those whose one is before the smallest key of
-    `tickets` are ahead of all of them and only counted; the keys of the others are read
-    and each ticket's place found among them. Raw values, as the database compares them."""
+    `tickets` are ahead of all of them and only counted; the others are numbered in queue
+    order in the database, which returns the numbers of `tickets` only (each is among them:
+    its key is at least the smallest). A ticket the database does not number (it changed
+    meanwhile) is counted on its own."""
     keys = {
         ticket.pk: ordering.queue_key(
             created_at=ticket.created_at, queue_at=ticket.queue_at, sla_due_at=ticket.sla_due_at
@@ -135,12 +136,20 @@ def _ahead_counts(waiting: QuerySet[Ticket], tickets: Sequence[Ticket]) -> dict[
     based = waiting.alias(base=Coalesce(F("queue_at"), F("created_at")))
     before = based.filter(base__lt=first).count()
     rest = based.filter(base__gte=first).annotate(queue_key=ordering.queue_key_expression())
-    sql, params = rest.values("queue_key", "pk").query.sql_with_params()
+    inner, params = rest.values("pk", "queue_key").query.sql_with_params()
+    marks = ", ".join(["%s"] * len(keys))
+    sql = (
+        "SELECT n.pk, n.place FROM (SELECT i.pk, ROW_NUMBER() OVER "  # noqa: S608
+        f"(ORDER BY i.queue_key, i.pk) AS place FROM ({inner}) AS i) AS n WHERE n.pk IN ({marks})"
+    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = sorted(cursor.fetchall())
-    adapt = connection.ops.adapt_datetimefield_value
-    return {pk: before + bisect_left(rows, (adapt(key), pk)) for pk, key in keys.items()}
+        cursor.execute(sql, [*params, *keys])
+        places = dict(cursor.fetchall())
+    by_pk = {ticket.pk: ticket for ticket in tickets}
+    return {
+        pk: before + places[pk] - 1 if pk in places else _ahead_count(waiting, by_pk[pk])
+        for pk in keys
+    }
 
 
 def queue_places(
