@@ -164,6 +164,18 @@ def _fresh_cache() -> Iterator[None]:
     yield
 
 
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """Each test starts in the default language: Django's test client leaves the language of
+    its last request active in the thread (a Chinese page would make later audit notes and
+    e-mails Chinese)."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def capture_events(db: Any) -> Iterator[EventCapture]:
     yield EventCapture()
