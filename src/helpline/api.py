@@ -56,6 +56,9 @@ Errors: always `{"error": {"code": str, "message": str, "fields": {path: message
     - no or bad credentials -> 401 `authentication_failed` (with WWW-Authenticate);
     - unknown route under /api/v1/ -> 404 `not_found`; wrong method -> 405
       `method_not_allowed` (see api_urls.py);
+    - the database busy or unreachable (`django.db.OperationalError`: SQLite's write lock
+      held past the busy timeout, a lock wait past PostgreSQL's timeout, no free pooled
+      connection) -> 503 `unavailable` with Retry-After;
     - anything unexpected -> 500 `server_error`, logged, no details leaked.
     Every operation documents this shape as its `default` response in the OpenAPI schema, so
     handlers only declare their success responses.
@@ -84,6 +87,7 @@ from typing import Any, Generic, TypeVar
 from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import RequestDataTooBig
+from django.db import OperationalError
 from django.db.models import Model, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
@@ -93,7 +97,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.parser import Parser
 from pydantic import ConfigDict, Field
 
-from helpline.core.errors import DomainError, PayloadTooLarge, RateLimited
+from helpline.core.errors import DomainError, PayloadTooLarge, RateLimited, Unavailable
 from helpline.core.errors import ValidationError as DomainValidationError
 from helpline.integrations.auth import SessionAuth, TokenAuth, require_scope
 
@@ -176,7 +180,7 @@ def error_response(
 
 def _domain_error(exc: DomainError) -> HttpResponse:
     response = error_response(exc.status, exc.code, exc.message, exc.fields)
-    if isinstance(exc, RateLimited):
+    if isinstance(exc, RateLimited | Unavailable):
         response["Retry-After"] = str(exc.retry_after)
     if exc.status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="api"'
@@ -292,6 +296,12 @@ def _on_django_permission_denied(request: HttpRequest, exc: DjangoPermissionDeni
 @api.exception_handler(Http404)
 def _on_http404(request: HttpRequest, exc: Http404) -> HttpResponse:
     return error_response(404, "not_found", _("Not found."))
+
+
+@api.exception_handler(OperationalError)
+def _on_database_unavailable(request: HttpRequest, exc: OperationalError) -> HttpResponse:
+    logger.warning("database unavailable on %s %s: %s", request.method, request.path, exc)
+    return _domain_error(Unavailable(_("The service is busy. Please try again in a moment.")))
 
 
 @api.exception_handler(Exception)

@@ -72,3 +72,12 @@ class RateLimited(DomainError):
 class PayloadTooLarge(DomainError):
     code = "payload_too_large"
     status = 413
+
+
+class Unavailable(DomainError):
+    """The database is busy or unreachable (SQLite's write lock held past the busy timeout,
+    a lock wait over PostgreSQL's timeout, no free pooled connection): try again shortly."""
+
+    code = "unavailable"
+    status = 503
+    retry_after = 2
