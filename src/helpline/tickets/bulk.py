@@ -13,13 +13,10 @@ ones together with `ticket_create_planned`; such items may carry attachments and
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
 from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -46,11 +43,11 @@ from helpline.tickets.services import (
     AttachmentIn,
     _check_category,
     _clean_body,
-    _clean_filename,
     _clean_subject,
     _priority,
     _routing_reason,
     _tag_names,
+    attachment_row,
     validate_attachments,
     validate_custom_fields,
 )
@@ -330,7 +327,7 @@ def ticket_create_planned(plans: Sequence[TicketPlan]) -> list[tuple[Ticket, Mes
             for ticket, plan in zip(tickets, plans, strict=True)
         )
         attachments = [
-            _attachment(message, item)
+            attachment_row(message, item)
             for message, plan in zip(messages, plans, strict=True)
             for item in plan.attachments
         ]
@@ -368,24 +365,6 @@ def ticket_create_planned(plans: Sequence[TicketPlan]) -> list[tuple[Ticket, Mes
         records = _emit_by(emitted, actors)
         AuditEntry.objects.bulk_create(_audit_entries(tickets, plans, records))
     return list(zip(tickets, messages, strict=True))
-
-
-def _attachment(message: Message, item: AttachmentIn) -> Attachment:
-    """The row of an attachment, its file stored (once per content), as `ticket_create`."""
-    digest = hashlib.sha256(item.data).hexdigest()
-    attachment = Attachment(
-        message=message,
-        filename=_clean_filename(item.filename),
-        content_type=(item.content_type or "application/octet-stream")[:150],
-        size=len(item.data),
-        sha256=digest,
-    )
-    path = f"attachments/{digest[:2]}/{digest}"
-    if default_storage.exists(path):
-        attachment.file.name = path
-    else:
-        attachment.file.save(digest, ContentFile(item.data), save=False)
-    return attachment
 
 
 def _emit_by(events_: list[tuple[Any, tuple[str, Any]]], actors: list[User | None]) -> list[Any]:

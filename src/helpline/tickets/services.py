@@ -291,24 +291,29 @@ def validate_attachments(attachments: Sequence[AttachmentIn]) -> None:
             )
 
 
-def _store_attachments(message: Message, attachments: Sequence[AttachmentIn]) -> None:
+def attachment_row(message: Message, item: AttachmentIn) -> Attachment:
+    """The unsaved row of an attachment, its file stored (once per content)."""
     from django.core.files.storage import default_storage
 
+    digest = hashlib.sha256(item.data).hexdigest()
+    attachment = Attachment(
+        message=message,
+        filename=_clean_filename(item.filename),
+        content_type=(item.content_type or "application/octet-stream")[:150],
+        size=len(item.data),
+        sha256=digest,
+    )
+    path = f"attachments/{digest[:2]}/{digest}"
+    if default_storage.exists(path):
+        attachment.file.name = path
+    else:
+        attachment.file.save(digest, ContentFile(item.data), save=False)
+    return attachment
+
+
+def _store_attachments(message: Message, attachments: Sequence[AttachmentIn]) -> None:
     for item in attachments:
-        digest = hashlib.sha256(item.data).hexdigest()
-        attachment = Attachment(
-            message=message,
-            filename=_clean_filename(item.filename),
-            content_type=(item.content_type or "application/octet-stream")[:150],
-            size=len(item.data),
-            sha256=digest,
-        )
-        path = f"attachments/{digest[:2]}/{digest}"
-        if default_storage.exists(path):
-            attachment.file.name = path
-        else:
-            attachment.file.save(digest, ContentFile(item.data), save=False)
-        attachment.save()
+        attachment_row(message, item).save()
 
 
 def _add_message(
