@@ -133,26 +133,30 @@ def emit(event: DomainEvent, *, actor: Any | None, aggregate: tuple[str, Any]) -
 
 
 def emit_many(
-    events: Sequence[tuple[DomainEvent, tuple[str, Any]]], *, actor: Any | None
+    events: Sequence[tuple[DomainEvent, tuple[str, Any]]],
+    *,
+    actor: Any | None = None,
+    actors: Sequence[Any | None] | None = None,
 ) -> list[Any]:
-    """`emit` for a batch of (event, aggregate) pairs by one actor: the outbox rows are
-    written with one INSERT, and after commit they are pushed and queued for dispatch
-    together (one task), dispatched as one batch (`dispatch_many`)."""
+    """`emit` for a batch of (event, aggregate) pairs by one `actor` (or by `actors`, one
+    per event): the outbox rows are written with one INSERT, and after commit they are
+    pushed and queued for dispatch together (one task), dispatched as one batch
+    (`dispatch_many`)."""
     from helpline.core.models import OutboxEvent
 
     if not connection.in_atomic_block:
         raise RuntimeError("emit_many() must be called inside transaction.atomic()")
-    by = actor if getattr(actor, "pk", None) else None
+    by = [actor] * len(events) if actors is None else list(actors)
     records = OutboxEvent.objects.bulk_create(
         OutboxEvent(
             type=event.type,
             version=event.version,
             payload=event.model_dump(mode="json"),
-            actor=by,
+            actor=who if getattr(who, "pk", None) else None,
             aggregate_type=aggregate[0],
             aggregate_id=str(aggregate[1]),
         )
-        for event, aggregate in events
+        for (event, aggregate), who in zip(events, by, strict=True)
     )
     if records:
         transaction.on_commit(lambda: _after_commit(*records))

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -362,34 +362,9 @@ def ticket_create_planned(plans: Sequence[TicketPlan]) -> list[tuple[Ticket, Mes
                 )
                 emitted.append((changed, ("ticket", ticket.pk)))
                 actors.append(user)
-        records = _emit_by(emitted, actors)
+        records = emit_many(emitted, actors=actors)
         AuditEntry.objects.bulk_create(_audit_entries(tickets, plans, records))
     return list(zip(tickets, messages, strict=True))
-
-
-def _emit_by(events_: list[tuple[Any, tuple[str, Any]]], actors: list[User | None]) -> list[Any]:
-    """`emit_many` where the events have different actors: one INSERT, then (when the
-    actors differ) one UPDATE statement, executed per event, that records its actor."""
-    ids = [actor.pk if actor is not None and actor.pk else None for actor in actors]
-    if len(set(ids)) <= 1:
-        return emit_many(events_, actor=actors[0] if actors else None)
-    from helpline.core.models import OutboxEvent
-
-    records = emit_many(events_, actor=None)
-    table = connection.ops.quote_name(OutboxEvent._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.executemany(
-            f"UPDATE {table} SET actor_id = %s WHERE id = %s",  # noqa: S608
-            [
-                (actor_id, record.pk)
-                for record, actor_id in zip(records, ids, strict=True)
-                if actor_id
-            ],
-        )
-    for record, actor, actor_id in zip(records, actors, ids, strict=True):
-        if actor_id is not None:
-            record.actor = actor
-    return records
 
 
 def _audit_entries(
