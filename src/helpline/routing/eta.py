@@ -83,27 +83,7 @@ def queue_place(ticket: Ticket, *, now: datetime | None = None) -> QueuePlace | 
     """The ticket's place and expected answer; None unless it awaits its first answer in a
     team's queue. Two or three queries, each on an index. It tells nothing about other
     tickets but how many are ahead."""
-    if not awaits_first_answer(ticket) or ticket.team_id is None:
-        return None
-    now = now or timezone.now()
-    team = Ticket.objects.filter(team_id=ticket.team_id)
-    # Two counts, each on an index: the team's waiting tickets (team, status), and its first
-    # answers in the window (team, first_response_at); never a scan of the team's history.
-    ahead = _ahead_count(team.filter(first_response_at__isnull=True, status__in=AWAITING), ticket)
-    answered = team.filter(
-        first_response_at__gt=now - THROUGHPUT_WINDOW, first_response_at__lte=now
-    ).count()
-    counts = {"ahead": ahead, "answered": answered}
-    position = counts["ahead"] + 1
-    if not counts["answered"]:
-        return QueuePlace(position=position, estimated_answer_at=None)
-    when = estimate(
-        position=position,
-        answered=counts["answered"],
-        calendar=team_calendar(ticket.team_id),
-        now=now,
-    )
-    return QueuePlace(position=position, estimated_answer_at=when)
+    return queue_places([ticket], now=now)[ticket.pk]
 
 
 def _ahead_count(waiting: QuerySet[Ticket], ticket: Ticket) -> int:
