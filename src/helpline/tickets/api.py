@@ -15,6 +15,7 @@ add a third to every file.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -109,9 +110,17 @@ def _ticket_ref(actor: User, ticket_id: int, field: str) -> Ticket:
         raise ValidationError(_("Unknown ticket."), fields={field: "not_found"}) from None
 
 
-def _requester(actor: User, requester_id: int | None, requester_email: str | None) -> User | None:
+def new_ticket_requester(
+    actor: User,
+    requester_id: int | None,
+    requester_email: str | None,
+    *,
+    user_ref: Callable[[int], User] | None = None,
+    customer_for: Callable[[str], User] | None = None,
+) -> User | None:
     """Who a new ticket is for. Agents name a customer by id or e-mail (unknown e-mail: the
-    customer is created); customers open tickets for themselves."""
+    customer is created); customers open tickets for themselves. `user_ref` and
+    `customer_for` replace the lookups by id and by e-mail (a batch reads them ahead)."""
     if requester_id is not None and requester_email is not None:
         raise ValidationError(
             _("Give requester_id or requester_email, not both."),
@@ -125,12 +134,21 @@ def _requester(actor: User, requester_id: int | None, requester_email: str | Non
             raise PermissionDenied(_("Customers open tickets for themselves only."))
         return actor
     if requester_id is not None:
+        if user_ref is not None:
+            return user_ref(requester_id)
         return _user_ref(actor, requester_id, "requester_id")
     if requester_email is not None:
         email = requester_email.strip()
-        found = accounts_selectors.visible_users(actor).filter(email__iexact=email).first()
-        return found or accounts_services.user_create(actor=actor, email=email)
+        if customer_for is not None:
+            return customer_for(email)
+        return customer_for_email(actor, email)
     return None
+
+
+def customer_for_email(actor: User, email: str) -> User:
+    """The user with this address the actor can see, or a new customer with it."""
+    found = accounts_selectors.visible_users(actor).filter(email__iexact=email).first()
+    return found or accounts_services.user_create(actor=actor, email=email)
 
 
 def _create(
@@ -141,7 +159,9 @@ def _create(
     assignee_id = data.pop("assignee_id")
     # one transaction: a customer created for requester_email does not outlive a refused ticket
     with transaction.atomic():
-        requester = _requester(actor, data.pop("requester_id"), data.pop("requester_email"))
+        requester = new_ticket_requester(
+            actor, data.pop("requester_id"), data.pop("requester_email")
+        )
         ticket = services.ticket_create(
             actor=actor,
             requester=requester,

@@ -21,11 +21,11 @@ from ninja import Router, Schema, Status
 from pydantic import Field
 
 from helpline.accounts import selectors as accounts_selectors
-from helpline.accounts import services as accounts_services
 from helpline.accounts.models import User
 from helpline.api import InSchema, require_scope
 from helpline.core.errors import PermissionDenied, ValidationError
 from helpline.tickets import catalog
+from helpline.tickets.api import customer_for_email, new_ticket_requester
 from helpline.tickets.bulk import MAX_BULK, NewTicket, ticket_create_many
 from helpline.tickets.models import Priority, Ticket
 from helpline.tickets.schemas import ChannelName, PriorityName, StatusName, TicketCreateIn
@@ -96,31 +96,33 @@ class _Refs:
         self.emails: dict[str, User] = {}
 
     def requester(self, item: BulkTicketIn, errors: dict[str, str], at: str) -> User | None:
-        """`POST /tickets`' requester rules: customers for themselves, agents by id or e-mail
-        (an unknown e-mail creates the customer)."""
-        if item.requester_id is not None and item.requester_email is not None:
-            errors[f"{at}.requester_email"] = "conflicts_with_requester_id"
-            return None
-        actor = self.actor
-        if not actor.is_staff_member:
-            others = (item.requester_id is not None and item.requester_id != actor.pk) or (
-                item.requester_email is not None
-                and item.requester_email.strip().lower() != actor.email
+        """`POST /tickets`' requester rules (`tickets.api.new_ticket_requester`), with the
+        users read ahead: its field errors go under `at`; a customer's ticket for someone
+        else is 403."""
+        try:
+            return new_ticket_requester(
+                self.actor,
+                item.requester_id,
+                item.requester_email,
+                user_ref=self._requester_by_id,
+                customer_for=self._customer_for,
             )
-            if others:
-                raise PermissionDenied(
-                    _("Customers open tickets for themselves only."), fields={at: "forbidden"}
-                )
-            return actor
-        if item.requester_id is not None:
-            return self.user(item.requester_id, errors, f"{at}.requester_id")
-        if item.requester_email is None:
+        except ValidationError as exc:
+            errors.update({f"{at}.{field}": code for field, code in exc.fields.items()})
             return None
-        email = item.requester_email.strip()
+        except PermissionDenied as exc:
+            raise PermissionDenied(exc.message, fields={at: "forbidden"}) from None
+
+    def _requester_by_id(self, user_id: int) -> User:
+        user = self.users.get(user_id)
+        if user is None:
+            raise ValidationError(_("Unknown user."), fields={"requester_id": "not_found"})
+        return user
+
+    def _customer_for(self, email: str) -> User:
         key = email.lower()
         if key not in self.emails:
-            found = accounts_selectors.visible_users(actor).filter(email__iexact=email).first()
-            self.emails[key] = found or accounts_services.user_create(actor=actor, email=email)
+            self.emails[key] = customer_for_email(self.actor, email)
         return self.emails[key]
 
     def user(self, user_id: int | str, errors: dict[str, str], field: str) -> User | None:
