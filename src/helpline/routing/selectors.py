@@ -97,8 +97,10 @@ def agent_routing(user_ids: list[int] | None = None) -> list[AgentRouting]:
 
 
 def access_agent(user_id: int) -> User:
+    """An active agent or supervisor (whom routing assigns, as `agent_routing` lists); 404
+    for anyone else."""
     user = User.objects.filter(
-        pk=user_id, is_active=True, role__in=(Role.AGENT, Role.SUPERVISOR, Role.ADMIN)
+        pk=user_id, is_active=True, role__in=(Role.AGENT, Role.SUPERVISOR)
     ).first()
     if user is None:
         raise NotFound()

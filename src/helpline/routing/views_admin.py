@@ -17,7 +17,7 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse, HttpResponseRedirect
+from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -383,9 +383,7 @@ def agent(request: AuthenticatedRequest, user_id: int) -> HttpResponse:
         return _back("agents")
     actor = request.user
     user = selectors.access_agent(user_id)
-    current = next(iter(selectors.agent_routing([user.pk])), None)
-    if current is None:
-        raise Http404
+    current = selectors.agent_routing([user.pk])[0]
     options = _skill_choices()
     form = AgentForm(request.POST, skills=options, auto_id=f"agent-{user.pk}-%s")
 

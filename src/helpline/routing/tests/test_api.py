@@ -258,6 +258,15 @@ def test_skills_and_agents(client, desk):
     api_call(
         client,
         "patch",
+        f"/routing/agents/{desk.admin.pk}",
+        user=desk.admin,
+        expect=404,
+        json={"max_open": 5},
+    )
+    assert not AgentStatus.objects.filter(user=desk.admin).exists()
+    api_call(
+        client,
+        "patch",
         f"/routing/agents/{desk.agent1.pk}",
         user=desk.admin,
         expect=422,
