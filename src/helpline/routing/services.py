@@ -213,40 +213,10 @@ def _reason(routing: Routing, needed: list[Skill], fallback: bool) -> str:
     return reason
 
 
-TICKET_SQL = "SELECT team_id, assignee_id, status FROM tickets_ticket WHERE id = %s"
-
-
 def auto_assign(*, ticket_id: int) -> User | None:
     """Assign an unassigned ticket by its team's strategy; the agent, or None (manual team,
     nobody available or under capacity, or the ticket no longer waits)."""
-    with connection.cursor() as cursor:
-        cursor.execute(TICKET_SQL, [ticket_id])
-        ticket = cursor.fetchone()
-    if ticket is None:
-        return None
-    team_id, assignee_id, status = ticket
-    if team_id is None or assignee_id is not None or status in DONE:
-        return None
-    with transaction.atomic():
-        routing = routing_of(team_id, lock=True)
-        if routing is None or routing.strategy == TeamRouting.Strategy.MANUAL:
-            return None
-        by_skills = routing.strategy == TeamRouting.Strategy.SKILLS
-        needed = required_skills(ticket_id) if by_skills else []
-        required = frozenset(skill.pk for skill in needed)
-        pool = candidates(team_id, with_skills=by_skills)
-        chosen = decide.choose(routing.strategy, pool, routing.last_assignee_id, required)
-        if chosen is None:
-            return None
-        agent = User.objects.get(pk=chosen)
-        fallback = bool(required) and not decide.skilled(pool, required)
-        from helpline.tickets.services import ticket_route_assign
-
-        reason = _reason(routing, needed, fallback)
-        if ticket_route_assign(ticket_id=ticket_id, assignee=agent, reason=reason) is None:
-            return None
-        TeamRouting.objects.filter(pk=routing.id).update(last_assignee=agent)
-    return agent
+    return auto_assign_many(ticket_ids=[ticket_id]).get(ticket_id)
 
 
 def auto_assign_many(*, ticket_ids: Sequence[int]) -> dict[int, User]:
@@ -313,9 +283,9 @@ def reoffer(*, team_ids: list[int]) -> int:
         TeamRouting.objects.filter(team_id__in=team_ids)
         .exclude(strategy=TeamRouting.Strategy.MANUAL)
         .order_by("team_id")
-        .values_list("team_id", "strategy")
+        .values_list("team_id", flat=True)
     )
-    for team_id, strategy in list(automatic):
+    for team_id in list(automatic):
         waiting = ordering.in_queue_order(
             Ticket.objects.filter(
                 team_id=team_id,
@@ -323,13 +293,8 @@ def reoffer(*, team_ids: list[int]) -> int:
                 status__in=(Status.NEW, Status.OPEN),
             )
         ).values_list("pk", flat=True)[:REOFFER_BATCH]
-        for ticket_id in list(waiting):
-            if auto_assign(ticket_id=ticket_id) is not None:
-                assigned += 1
-            elif strategy != TeamRouting.Strategy.SKILLS or not any(
-                candidate.can_take for candidate in candidates(team_id)
-            ):
-                # Nobody can take more. (On a skills team a ticket may wait for a skilled
-                # agent who is away while others can still take the tickets behind it.)
-                break
+        # In queue order, each assignment counted against its agent's capacity; a ticket
+        # nobody can take is passed over (on a skills team its skilled agents may be away
+        # while others can take the tickets behind it).
+        assigned += len(auto_assign_many(ticket_ids=list(waiting)))
     return assigned
