@@ -57,7 +57,9 @@ def category_chain(category_id: int | None) -> set[int]:
     chain: set[int] = set()
     if category_id is None:
         return chain
-    parents = dict(Category.objects.values_list("id", "parent_id"))
+    parents = memo(
+        "routing.category_parents", lambda: dict(Category.objects.values_list("id", "parent_id"))
+    )
     current: int | None = category_id
     while current is not None and current not in chain:
         chain.add(current)

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from helpline.accounts.models import Role, Team, User
 from helpline.core.errors import PermissionDenied, ValidationError
+from helpline.core.memo import memo, memoized
 from helpline.routing import decide, ordering, rules
 from helpline.routing.models import AgentStatus, Skill, TeamRouting
 from helpline.tickets.models import Status, Tag, Ticket
@@ -169,14 +170,19 @@ TICKET_NEEDS_SQL = (
 )
 
 
+def _all_skills() -> list[Skill]:
+    with connection.cursor() as cursor:
+        cursor.execute(SKILLS_SQL)
+        return [Skill.from_db(connection.alias, SKILL_FIELDS, row) for row in cursor.fetchall()]
+
+
 def required_skills(ticket_id: int) -> list[Skill]:
     """The skills this ticket needs: its category's (or an ancestor's), its requester's
     language's, and its tags' (products)."""
+    skills = memo("routing.skills", _all_skills)
+    if not skills:
+        return []
     with connection.cursor() as cursor:
-        cursor.execute(SKILLS_SQL)
-        skills = [Skill.from_db(connection.alias, SKILL_FIELDS, row) for row in cursor.fetchall()]
-        if not skills:
-            return []
         cursor.execute(TICKET_NEEDS_SQL, [ticket_id])
         found = cursor.fetchone()
     if found is None:
@@ -239,7 +245,8 @@ def auto_assign_many(*, ticket_ids: Sequence[int]) -> dict[int, User]:
 
     assigned: dict[int, User] = {}
     for team_id, waiting in by_team.items():
-        with transaction.atomic():
+        # the skills and the category tree read once per team, not once per ticket
+        with transaction.atomic(), memoized():
             routing = routing_of(team_id, lock=True)
             if routing is None or routing.strategy == TeamRouting.Strategy.MANUAL:
                 continue
