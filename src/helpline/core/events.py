@@ -116,20 +116,7 @@ def load_receivers() -> None:
 
 def emit(event: DomainEvent, *, actor: Any | None, aggregate: tuple[str, Any]) -> Any:
     """Write `event` to the outbox in the current transaction; dispatch after commit."""
-    from helpline.core.models import OutboxEvent
-
-    if not connection.in_atomic_block:
-        raise RuntimeError("emit() must be called inside transaction.atomic()")
-    record = OutboxEvent.objects.create(
-        type=event.type,
-        version=event.version,
-        payload=event.model_dump(mode="json"),
-        actor=actor if getattr(actor, "pk", None) else None,
-        aggregate_type=aggregate[0],
-        aggregate_id=str(aggregate[1]),
-    )
-    transaction.on_commit(lambda: _after_commit(record))
-    return record
+    return emit_many([(event, aggregate)], actor=actor)[0]
 
 
 def emit_many(
@@ -145,7 +132,7 @@ def emit_many(
     from helpline.core.models import OutboxEvent
 
     if not connection.in_atomic_block:
-        raise RuntimeError("emit_many() must be called inside transaction.atomic()")
+        raise RuntimeError("emit() must be called inside transaction.atomic()")
     by = [actor] * len(events) if actors is None else list(actors)
     records = OutboxEvent.objects.bulk_create(
         OutboxEvent(
