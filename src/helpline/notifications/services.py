@@ -89,12 +89,7 @@ def backoff(attempts: int) -> timedelta:
 
 def identity_for_ticket(ticket: Ticket | None) -> SenderIdentity | None:
     """The ticket's team's active identity, else the default one, else None (the settings)."""
-    active = SenderIdentity.objects.filter(is_active=True)
-    if ticket is not None and ticket.team_id is not None:
-        identity = active.filter(team_id=ticket.team_id).first()
-        if identity is not None:
-            return identity
-    return active.filter(is_default=True).first()
+    return _Senders().for_team(ticket.team_id if ticket is not None else None)
 
 
 _IDENTITY_FIELDS = (
@@ -200,10 +195,6 @@ def preference_set(*, actor: User, changes: dict[str, bool]) -> dict[str, bool]:
     return preferences_for(actor)
 
 
-def _wants(user: User, kind: str) -> bool:
-    return not NotificationPreference.objects.filter(user=user, kind=kind, enabled=False).exists()
-
-
 # --- queueing ---------------------------------------------------------------------------------
 
 
@@ -258,21 +249,6 @@ CUSTOMER_KINDS = (Kind.REPLY, Kind.TICKET_RECEIVED, Kind.SOLVED)
 AGENT_KINDS = (Kind.ASSIGNED, Kind.CUSTOMER_REPLIED)
 
 
-def thread_ids(ticket: Ticket, *, kind: str, dedupe: str = "") -> tuple[str, list[str]]:
-    """(In-Reply-To, References) for a new e-mail of `kind` on the ticket: the customer's
-    latest received e-mail, else our latest one to the same audience (customers or agents;
-    copies of the same event to other people are not answers); References all of them,
-    the first kept."""
-    audience = CUSTOMER_KINDS if kind in CUSTOMER_KINDS else AGENT_KINDS
-    rows = OutboundEmail.objects.filter(ticket=ticket, kind__in=audience).exclude(
-        status=OutboundEmail.Status.FAILED
-    )
-    if dedupe:
-        rows = rows.exclude(dedupe_key__startswith=f"{dedupe}:")
-    ours = list(rows.order_by("created_at", "id").values_list("message_id", flat=True))
-    return _thread(peers.inbound_message_ids(ticket.pk), ours)
-
-
 def _thread(theirs: list[str], ours: list[str]) -> tuple[str, list[str]]:
     """(In-Reply-To, References) from the received and our earlier Message-IDs."""
     references: list[str] = []
@@ -298,29 +274,6 @@ def _sender(identity: SenderIdentity | None) -> tuple[str, str]:
     if identity.display_name:
         return formataddr((identity.display_name, identity.address)), identity.address
     return identity.address, identity.address
-
-
-def skip_reason(*, user: User, kind: str, identity: SenderIdentity | None) -> str:
-    """Why `user` gets no e-mail of `kind` ("" if they get it)."""
-    if not user.email or not user.is_active:
-        return "no_address"
-    if identity is not None and not identity.sends(kind):
-        return "identity_off"
-    if not _wants(user, kind):
-        return "user_off"
-    if peers.is_failing(user.email):
-        return "failing_address"
-    if _is_own_address(user.email):
-        return "own_address"
-    return ""
-
-
-def _is_own_address(address: str) -> bool:
-    """Mail to one of our own sender addresses would come back in as a new message (a loop)."""
-    address = address.strip().lower()
-    if address == _sender(None)[1].strip().lower():
-        return True
-    return SenderIdentity.objects.filter(address__iexact=address).exists()
 
 
 @dataclass(frozen=True)
@@ -362,9 +315,8 @@ class _Senders:
         self.own.add(_sender(None)[1].strip().lower())
         self._by_team: dict[int | None, SenderIdentity | None] = {}
 
-    def for_ticket(self, ticket: Ticket) -> SenderIdentity | None:
-        """As `identity_for_ticket`: the team's active identity, else the default one."""
-        team_id = ticket.team_id
+    def for_team(self, team_id: int | None) -> SenderIdentity | None:
+        """The team's active identity, else the default one, else None (the settings)."""
         if team_id not in self._by_team:
             found = next((row for row in self.active if row.team_id == team_id), None)
             if found is None or team_id is None:
@@ -390,7 +342,7 @@ def queue_emails(*, kind: str, requests: Sequence[EmailRequest]) -> list[Outboun
     failing: dict[str, bool] = {}
 
     def skipped(user: User, identity: SenderIdentity | None) -> bool:
-        # as `skip_reason`, with the batch's reads
+        # no address, identity or person opted out, a failing address, or one of ours (a loop)
         if not user.email or not user.is_active:
             return True
         if identity is not None and not identity.sends(kind):
@@ -407,7 +359,7 @@ def queue_emails(*, kind: str, requests: Sequence[EmailRequest]) -> list[Outboun
     )
     wanted: list[tuple[int, EmailRequest, SenderIdentity | None]] = []
     for index, request in enumerate(requests):
-        identity = senders.for_ticket(request.ticket)
+        identity = senders.for_team(request.ticket.team_id)
         if skipped(request.recipient, identity) or keys[index] in taken:
             continue
         taken.add(keys[index])
@@ -474,9 +426,12 @@ def queue_emails(*, kind: str, requests: Sequence[EmailRequest]) -> list[Outboun
 
 
 class _Threads:
-    """`thread_ids` for a batch of e-mails of one kind: the tickets' earlier e-mails to the
-    same audience and received Message-IDs read once, the batch's own e-mails added as they
-    are made (a later e-mail of the batch answers an earlier one, as one by one)."""
+    """(In-Reply-To, References) for a batch of e-mails of one kind: the customer's latest
+    received e-mail, else our latest one to the same audience (customers or agents; copies
+    of the same event to other people are not answers); References all of them, the first
+    kept. The tickets' earlier e-mails to the same audience and received Message-IDs are
+    read once, the batch's own e-mails added as they are made (a later e-mail of the batch
+    answers an earlier one, as one by one)."""
 
     def __init__(self, kind: str, ticket_ids: list[int]) -> None:
         audience = CUSTOMER_KINDS if kind in CUSTOMER_KINDS else AGENT_KINDS
@@ -495,7 +450,7 @@ class _Threads:
         self.ours[ticket_id].append((dedupe_key, message_id))
 
     def ids(self, ticket_id: int, *, dedupe: str) -> tuple[str, list[str]]:
-        """As `thread_ids` (In-Reply-To, References)."""
+        """(In-Reply-To, References) of a new e-mail on the ticket."""
         prefix = f"{dedupe}:" if dedupe else None
         ours = [
             message_id
