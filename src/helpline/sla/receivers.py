@@ -24,7 +24,7 @@ RETARGET_FIELDS = frozenset({"priority", "category"})
 
 @receiver(TicketCreated, stage="sla")
 def start_timers(event: TicketCreated, record: Any) -> None:
-    services.sync_ticket(ticket_id=event.ticket_id, now=record.created_at)
+    start_timers_many([(event, record)])
 
 
 @batch_receiver(TicketCreated, of=start_timers)
