@@ -8,10 +8,10 @@ from ninja import Schema
 from pydantic import Field
 
 from helpline.api import InSchema
+from helpline.tickets.schemas import ChannelName, PriorityName
 
 StrategyName = Literal["manual", "round_robin", "least_loaded", "skills"]
-PriorityName = Literal["low", "normal", "high", "urgent"]
-ChannelName = Literal["web", "email", "chat", "phone", "api"]
+SkillKind = Literal["category", "language", "product"]
 
 
 class TeamStrategyOut(Schema):
@@ -101,14 +101,14 @@ class ReorderIn(InSchema):
 class SkillOut(Schema):
     id: int
     name: str
-    kind: Literal["category", "language", "product"]
+    kind: SkillKind
     category_id: int | None
     value: str
 
 
 class SkillIn(InSchema):
     name: str = Field(max_length=100)
-    kind: Literal["category", "language", "product"]
+    kind: SkillKind
     category_id: int | None = Field(None, description="Kind category: the category.")
     value: str = Field("", max_length=50, description="Language code or product tag.")
 
