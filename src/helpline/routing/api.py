@@ -13,9 +13,10 @@ from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja import Router, Status
 
+from helpline.accounts import selectors as accounts_selectors
 from helpline.accounts.models import Team, User
 from helpline.api import require_scope
-from helpline.core.errors import NotFound, ValidationError
+from helpline.core.errors import ValidationError
 from helpline.routing import config, selectors, services
 from helpline.routing.models import Skill
 from helpline.routing.schemas import (
@@ -32,6 +33,7 @@ from helpline.routing.schemas import (
     TeamStrategyIn,
     TeamStrategyOut,
 )
+from helpline.tickets import catalog
 from helpline.tickets.access import require_staff
 from helpline.tickets.models import Category
 
@@ -54,18 +56,32 @@ def _writer(request: HttpRequest) -> User:
     return actor
 
 
-def _team(team_id: int | None) -> Team | None:
+# A team or category named in the body is looked up as the tickets API does (the teams and
+# categories the caller sees; 422 naming the field otherwise); one in the path by the access
+# functions (404 for missing and not visible alike).
+
+
+def _team(actor: User, team_id: int | None) -> Team | None:
     if team_id is None:
         return None
-    team = Team.objects.filter(pk=team_id).first()
+    team = accounts_selectors.team_list(actor=actor).filter(pk=team_id).first()
     if team is None:
-        raise ValidationError(_("Unknown reference."), fields={"team_id": "not_found"})
+        raise ValidationError(_("Unknown team."), fields={"team_id": "not_found"})
     return team
 
 
-def _rule_values(values: dict[str, Any]) -> dict[str, Any]:
+def _category(actor: User, category_id: int | None) -> Category | None:
+    if category_id is None:
+        return None
+    category = catalog.visible_categories(actor).filter(pk=category_id).first()
+    if category is None:
+        raise ValidationError(_("Unknown category."), fields={"category_id": "not_found"})
+    return category
+
+
+def _rule_values(actor: User, values: dict[str, Any]) -> dict[str, Any]:
     if "team_id" in values:
-        values["team"] = _team(values.pop("team_id"))
+        values["team"] = _team(actor, values.pop("team_id"))
     if "set_priority" in values:
         values["set_priority"] = values["set_priority"] or ""
     if values.get("position", 0) is None:
@@ -86,9 +102,7 @@ def list_team_strategies(request: HttpRequest) -> Any:
 @router.put("/teams/{int:team_id}", response=TeamStrategyOut)
 def set_team_strategy(request: HttpRequest, team_id: int, payload: TeamStrategyIn) -> Any:
     actor = _writer(request)
-    team = Team.objects.filter(pk=team_id).first()
-    if team is None:
-        raise NotFound()
+    team = accounts_selectors.access_team(actor, team_id)
     services.team_routing_set(actor=actor, team=team, strategy=payload.strategy)
     return next(item for item in selectors.team_strategies() if item.team.pk == team_id)
 
@@ -106,7 +120,7 @@ def list_rules(request: HttpRequest) -> Any:
 @router.post("/rules", response={201: RuleOut})
 def create_rule(request: HttpRequest, payload: RuleIn) -> Any:
     actor = _writer(request)
-    rule = config.rule_create(actor=actor, **_rule_values(payload.model_dump()))
+    rule = config.rule_create(actor=actor, **_rule_values(actor, payload.model_dump()))
     return Status(201, selectors.access_rule(rule.pk))
 
 
@@ -127,7 +141,7 @@ def get_rule(request: HttpRequest, rule_id: int) -> Any:
 def update_rule(request: HttpRequest, rule_id: int, payload: RuleUpdateIn) -> Any:
     actor = _writer(request)
     rule = selectors.access_rule(rule_id)
-    changes = _rule_values(payload.changes(nullable={"team_id", "set_priority"}))
+    changes = _rule_values(actor, payload.changes(nullable={"team_id", "set_priority"}))
     config.rule_update(actor=actor, rule=rule, **changes)
     return selectors.access_rule(rule_id)
 
@@ -151,13 +165,12 @@ def list_skills(request: HttpRequest) -> Any:
 @router.post("/skills", response={201: SkillOut})
 def create_skill(request: HttpRequest, payload: SkillIn) -> Any:
     actor = _writer(request)
-    category = None
-    if payload.category_id is not None:
-        category = Category.objects.filter(pk=payload.category_id).first()
-        if category is None:
-            raise ValidationError(_("Unknown reference."), fields={"category_id": "not_found"})
     skill = config.skill_create(
-        actor=actor, name=payload.name, kind=payload.kind, category=category, value=payload.value
+        actor=actor,
+        name=payload.name,
+        kind=payload.kind,
+        category=_category(actor, payload.category_id),
+        value=payload.value,
     )
     return Status(201, skill)
 

@@ -6,7 +6,8 @@ import pytest
 
 from helpline.core.api_testing import api_call
 from helpline.integrations import services as tokens
-from helpline.routing.models import AgentSkill, AgentStatus, RoutingRule, TeamRouting
+from helpline.routing import config
+from helpline.routing.models import AgentSkill, AgentStatus, RoutingRule, Skill, TeamRouting
 from helpline.tickets import catalog
 from helpline.tickets import services as tickets
 
@@ -317,3 +318,71 @@ def test_customers_and_tokens_without_the_scope_are_refused(client, desk, path):
     )
     api_call(client, "get", path, token=reader, expect=200)
     api_call(client, "get", path, expect=401)
+
+
+MISSING = 424242
+
+
+def test_a_team_in_the_path_is_looked_up_as_the_teams_api_does(client, desk):
+    # Given the 404 the teams API gives for a team nobody sees
+    expected = api_call(client, "get", f"/teams/{MISSING}", user=desk.admin, expect=404).json()
+    # When an agent, a supervisor or an admin sets that team's strategy
+    for user in (desk.agent1, desk.supervisor, desk.admin):
+        body = api_call(
+            client,
+            "put",
+            f"/routing/teams/{MISSING}",
+            user=user,
+            json={"strategy": "manual"},
+            expect=404,
+        ).json()
+        # Then each gets the same 404 (not the 403 of the role check), and nothing is stored
+        assert body == expected
+    assert not TeamRouting.objects.exists()
+
+
+def test_teams_and_categories_in_the_body_are_refused_as_the_tickets_api_does(client, desk):
+    # Given the 422 the tickets API gives for a team and a category nobody sees
+    refused = api_call(
+        client,
+        "post",
+        "/tickets",
+        user=desk.agent1,
+        json={"subject": "x", "body": "y", "requester_id": desk.alice.pk, "team_id": MISSING},
+        expect=422,
+    ).json()
+    assert refused["error"]["fields"] == {"team_id": "not_found"}
+    unknown_team = refused["error"]["message"]
+    refused = api_call(
+        client,
+        "post",
+        "/tickets",
+        user=desk.agent1,
+        json={"subject": "x", "body": "y", "requester_id": desk.alice.pk, "category_id": MISSING},
+        expect=422,
+    ).json()
+    assert refused["error"]["fields"] == {"category_id": "not_found"}
+    unknown_category = refused["error"]["message"]
+    rule = config.rule_create(actor=desk.admin, name="L2", team=desk.l2)
+    # When the routing endpoints that take a team or a category are given them
+    calls = [
+        ("post", "/routing/rules", {"name": "x", "team_id": MISSING}, "team_id", unknown_team),
+        ("patch", f"/routing/rules/{rule.pk}", {"team_id": MISSING}, "team_id", unknown_team),
+        (
+            "post",
+            "/routing/skills",
+            {"name": "X", "kind": "category", "category_id": MISSING},
+            "category_id",
+            unknown_category,
+        ),
+    ]
+    for method, path, payload, field, message in calls:
+        body = api_call(client, method, path, user=desk.admin, json=payload, expect=422).json()
+        # Then they answer as the tickets API does, and nothing changes
+        assert body["error"] == {
+            "code": "validation_error",
+            "message": message,
+            "fields": {field: "not_found"},
+        }
+    assert list(RoutingRule.objects.values_list("name", "team_id")) == [("L2", desk.l2.pk)]
+    assert not Skill.objects.exists()
