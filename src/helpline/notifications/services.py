@@ -2,12 +2,12 @@
 
 `queue_email` renders an e-mail for one recipient in their language, gives it a Message-ID
 of our domain with In-Reply-To and References of the ticket's thread, stores it as an
-`OutboundEmail` and enqueues delivery after commit. `deliver` claims a due e-mail with a
-lease (a compare-and-set update, safe with several workers), sends it through a Django
-mail backend (the sender identity's SMTP account, else EMAIL_BACKEND) and records the
-outcome: sent; retrying at `now + base * 2**(attempts-1)` after a temporary failure
-(4xx answer, connection trouble); failed after a permanent one (5xx answer) or when the
-attempts run out, with the server's answer kept in `last_error`.
+`OutboundEmail` and enqueues delivery after commit. `deliver_many` (`deliver` for one)
+claims due e-mails with a lease (a compare-and-set update, safe with several workers),
+sends them through a Django mail backend (the sender identity's SMTP account, else
+EMAIL_BACKEND) and records each outcome: sent; retrying at `now + base * 2**(attempts-1)`
+after a temporary failure (4xx answer, connection trouble); failed after a permanent one
+(5xx answer) or when the attempts run out, with the server's answer kept in `last_error`.
 """
 
 from __future__ import annotations
@@ -490,15 +490,31 @@ def build_message(row: OutboundEmail, connection: BaseEmailBackend) -> EmailMult
     return email
 
 
-def _claim(outbound_id: int, now: datetime) -> bool:
-    """Take the e-mail for one attempt if it is due; the lease stops a second worker."""
+_WAITING = (OutboundEmail.Status.QUEUED, OutboundEmail.Status.RETRYING)
+
+
+def _claim_many(outbound_ids: Sequence[int], now: datetime) -> list[OutboundEmail]:
+    """Take the due e-mails for one attempt with one update and return them, by id: the
+    lease (`now` + the lease time) stops a second worker until it runs out."""
+    ids = list(outbound_ids)
+    lease = now + timedelta(seconds=lease_seconds())
     due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    claimed = OutboundEmail.objects.filter(
-        due,
-        pk=outbound_id,
-        status__in=[OutboundEmail.Status.QUEUED, OutboundEmail.Status.RETRYING],
-    ).update(next_attempt_at=now + timedelta(seconds=lease_seconds()), updated_at=now)
-    return claimed == 1
+    claimed = OutboundEmail.objects.filter(due, pk__in=ids, status__in=_WAITING).update(
+        next_attempt_at=lease, updated_at=now
+    )
+    if not claimed:
+        return []
+    # The rows holding this call's lease (another worker's lease has another time).
+    return list(
+        OutboundEmail.objects.select_related("ticket_message", "identity")
+        .filter(pk__in=ids, status__in=_WAITING, next_attempt_at=lease)
+        .order_by("pk")
+    )
+
+
+def _claim(outbound_id: int, now: datetime) -> bool:
+    """`_claim_many` of one e-mail: whether this call took it."""
+    return bool(_claim_many([outbound_id], now))
 
 
 def _decode(value: Any) -> str:
@@ -522,38 +538,18 @@ def server_answer(exc: BaseException) -> tuple[str, bool]:
 
 
 def deliver(outbound_id: int) -> OutboundEmail | None:
-    """One delivery attempt of a due e-mail; None if it is not due or taken by another."""
-    now = timezone.now()
-    if not _claim(outbound_id, now):
-        return None
-    row = OutboundEmail.objects.select_related("ticket_message", "identity").get(pk=outbound_id)
-    error: BaseException | None = None
-    try:
-        connection = smtp_connection(row.identity)
-        build_message(row, connection).send()
-    except Exception as exc:  # every failure is recorded on the e-mail, none is lost
-        error = exc
-    return _record(row, error)
+    """One delivery attempt of a due e-mail (`deliver_many` of one); None if it is not due
+    or taken by another."""
+    attempted = deliver_many([outbound_id])
+    return attempted[0] if attempted else None
 
 
 def deliver_many(outbound_ids: Sequence[int]) -> list[OutboundEmail]:
-    """`deliver` for several e-mails (queued together): the due ones are claimed with one
-    update (the lease, as `_claim` takes it one by one), sent over one connection per
-    sender identity, and each outcome recorded as `deliver` records it. The e-mails
-    attempted."""
-    now = timezone.now()
-    lease = now + timedelta(seconds=lease_seconds())
-    due = Q(next_attempt_at__isnull=True) | Q(next_attempt_at__lte=now)
-    waiting = [OutboundEmail.Status.QUEUED, OutboundEmail.Status.RETRYING]
-    OutboundEmail.objects.filter(due, pk__in=list(outbound_ids), status__in=waiting).update(
-        next_attempt_at=lease, updated_at=now
-    )
-    # The rows holding this call's lease (another worker's lease has another time).
-    rows = list(
-        OutboundEmail.objects.select_related("ticket_message", "identity")
-        .filter(pk__in=list(outbound_ids), status__in=waiting, next_attempt_at=lease)
-        .order_by("pk")
-    )
+    """One delivery attempt of each due e-mail (those queued together, or one): claimed
+    with one update, sent over one connection per sender identity, each outcome recorded:
+    sent (with one update for the batch), else retrying with backoff or failed. The
+    e-mails attempted."""
+    rows = _claim_many(outbound_ids, timezone.now())
     by_identity: dict[int | None, list[OutboundEmail]] = {}
     for row in rows:
         by_identity.setdefault(row.identity_id, []).append(row)
@@ -570,7 +566,7 @@ def deliver_many(outbound_ids: Sequence[int]) -> list[OutboundEmail]:
                 try:
                     build_message(row, connection).send()
                     outcomes.append((row, None))
-                except Exception as exc:
+                except Exception as exc:  # every failure is recorded on the e-mail
                     outcomes.append((row, exc))
                     # a fresh connection for the next e-mail (this one may be broken)
                     with contextlib.suppress(Exception):
@@ -580,6 +576,7 @@ def deliver_many(outbound_ids: Sequence[int]) -> list[OutboundEmail]:
                 connection.close()
     sent = [row for row, error in outcomes if error is None]
     if sent:
+        now = timezone.now()
         OutboundEmail.objects.filter(pk__in=[row.pk for row in sent]).update(
             attempts=F("attempts") + 1,
             status=OutboundEmail.Status.SENT,
@@ -590,39 +587,35 @@ def deliver_many(outbound_ids: Sequence[int]) -> list[OutboundEmail]:
         )
         for row in sent:
             row.attempts += 1
-            row.status, row.sent_at = OutboundEmail.Status.SENT, now
+            row.status, row.sent_at, row.updated_at = OutboundEmail.Status.SENT, now, now
             row.next_attempt_at, row.last_error = None, ""
     for row, error in outcomes:
         if error is not None:
-            _record(row, error)
+            _record_failure(row, error)
     return [row for row, _error in outcomes]
 
 
-def _record(row: OutboundEmail, error: BaseException | None) -> OutboundEmail:
+def _record_failure(row: OutboundEmail, error: BaseException) -> None:
+    """A failed attempt: retrying after the backoff, or failed (a permanent refusal, or the
+    attempts ran out) with an audit entry on the ticket."""
     now = timezone.now()
     row.attempts += 1
-    if error is None:
-        row.status = OutboundEmail.Status.SENT
-        row.sent_at = now
+    answer, permanent = server_answer(error)
+    row.last_error = answer[:2000]
+    if permanent or row.attempts >= max_attempts():
+        row.status = OutboundEmail.Status.FAILED
         row.next_attempt_at = None
-        row.last_error = ""
     else:
-        answer, permanent = server_answer(error)
-        row.last_error = answer[:2000]
-        if permanent or row.attempts >= max_attempts():
-            row.status = OutboundEmail.Status.FAILED
-            row.next_attempt_at = None
-        else:
-            row.status = OutboundEmail.Status.RETRYING
-            row.next_attempt_at = now + backoff(row.attempts)
-        logger.warning(
-            "e-mail %s to ticket %s: attempt %s failed: %s",
-            row.pk,
-            row.ticket_id,
-            row.attempts,
-            row.last_error,
-        )
-    fields = ["attempts", "status", "sent_at", "next_attempt_at", "last_error", "updated_at"]
+        row.status = OutboundEmail.Status.RETRYING
+        row.next_attempt_at = now + backoff(row.attempts)
+    logger.warning(
+        "e-mail %s to ticket %s: attempt %s failed: %s",
+        row.pk,
+        row.ticket_id,
+        row.attempts,
+        row.last_error,
+    )
+    fields = ["attempts", "status", "next_attempt_at", "last_error", "updated_at"]
     with transaction.atomic():
         row.save(update_fields=fields)
         if row.status == OutboundEmail.Status.FAILED and row.ticket_id is not None:
@@ -633,7 +626,6 @@ def _record(row: OutboundEmail, error: BaseException | None) -> OutboundEmail:
                 after={"outbound": row.pk, "to": row.recipients, "kind": row.kind},
                 note=row.last_error,
             )
-    return row
 
 
 def due_ids(*, now: datetime | None = None, limit: int = 500) -> list[int]:

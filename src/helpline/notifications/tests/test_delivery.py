@@ -244,3 +244,42 @@ def test_emails_queued_together_are_delivered_together_each_with_its_outcome(
     # A second delivery of the same batch sends nothing again (bob is not due yet)
     assert services.deliver_many(ids) == []
     assert len(smtp_peer.raw) == 2
+
+
+def test_one_email_delivered_alone_comes_back_as_stored(desk: Any, smtp_peer: Any) -> None:
+    # Given two receipts queued (not delivered yet), the second to an address the server
+    # refuses for good
+    made = [
+        tickets.ticket_create(actor=customer, subject="Router", body="No light")
+        for customer in (desk.alice, desk.bob)
+    ]
+    sent_row, refused_row = services.queue_emails(
+        kind=Kind.TICKET_RECEIVED,
+        requests=[
+            services.EmailRequest(ticket=t, recipient=t.requester, dedupe="alone") for t in made
+        ],
+    )
+    assert sent_row is not None and refused_row is not None
+
+    async def rcpt(server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address == "bob@acme.test":
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    smtp_peer.handler.handle_RCPT = rcpt
+    # When each is delivered on its own
+    sent = services.deliver(sent_row.pk)
+    refused = services.deliver(refused_row.pk)
+    # Then each returned e-mail holds the outcome as stored
+    fields = ("status", "attempts", "sent_at", "next_attempt_at", "last_error", "updated_at")
+    for returned, row in ((sent, sent_row), (refused, refused_row)):
+        assert returned is not None
+        row.refresh_from_db()
+        assert [getattr(returned, f) for f in fields] == [getattr(row, f) for f in fields]
+    assert (sent_row.status, sent_row.attempts, sent_row.last_error) == ("sent", 1, "")
+    assert sent_row.sent_at is not None and sent_row.next_attempt_at is None
+    assert (refused_row.status, refused_row.attempts) == ("failed", 1)
+    assert refused_row.last_error == "550 5.1.1 No such user"
+    assert AuditEntry.objects.filter(ticket=made[1], action="email_failed").count() == 1
+    assert [mail["To"] for mail in smtp_peer.messages] == ["alice@acme.test"]
