@@ -66,6 +66,46 @@ def user_create(
         _require_admin(actor)
     if role not in Role.values:
         raise ValidationError("Unknown role.", fields={"role": "invalid"})
+    user = _user_build(
+        email=email,
+        role=role,
+        password=password,
+        display_name=display_name,
+        organization=organization,
+        phone=phone,
+        language=language,
+        time_zone=time_zone,
+        match_organization=match_organization,
+    )
+    with transaction.atomic():
+        if User.objects.filter(email__iexact=user.email).exists():
+            raise Conflict("A user with this e-mail address exists.", fields={"email": "taken"})
+        try:
+            user.save()
+        except IntegrityError:
+            raise Conflict(
+                "A user with this e-mail address exists.", fields={"email": "taken"}
+            ) from None
+        event, aggregate = _created(user)
+        emit(event, actor=actor, aggregate=aggregate)
+    return user
+
+
+def _user_build(
+    *,
+    email: str,
+    role: str = Role.CUSTOMER,
+    password: str | None = None,
+    display_name: str = "",
+    organization: Organization | None = None,
+    phone: str = "",
+    language: str = "",
+    time_zone: str = "",
+    match_organization: bool = True,
+) -> User:
+    """An unsaved user of a known role: address and password checked (ValidationError), a
+    customer without an organization given matched to one by the address's domain (unless
+    `match_organization` is off), administrators Django staff; no password: unusable."""
     email = _clean_email(email)
     if password is not None:
         try:
@@ -74,54 +114,36 @@ def user_create(
             raise ValidationError(" ".join(exc.messages), fields={"password": "weak"}) from None
     if organization is None and match_organization and role == Role.CUSTOMER:
         organization = organization_for_email(email)
-    with transaction.atomic():
-        if User.objects.filter(email__iexact=email).exists():
-            raise Conflict("A user with this e-mail address exists.", fields={"email": "taken"})
-        try:
-            user = User.objects.create_user(
-                email,
-                password,
-                role=role,
-                display_name=display_name.strip(),
-                organization=organization,
-                phone=phone,
-                language=language,
-                time_zone=time_zone,
-                is_staff=role == Role.ADMIN,
-                is_superuser=role == Role.ADMIN,
-            )
-        except IntegrityError:
-            raise Conflict(
-                "A user with this e-mail address exists.", fields={"email": "taken"}
-            ) from None
-        emit(
-            events.UserCreated(user_id=user.pk, role=role, organization_id=user.organization_id),
-            actor=actor,
-            aggregate=("user", user.pk),
-        )
+    user = User(
+        email=email,
+        username=email,
+        role=role,
+        display_name=display_name.strip(),
+        organization=organization,
+        phone=phone,
+        language=language,
+        time_zone=time_zone,
+        is_staff=role == Role.ADMIN,
+        is_superuser=role == Role.ADMIN,
+    )
+    user.set_password(password)
     return user
+
+
+def _created(user: User) -> tuple[events.UserCreated, tuple[str, int]]:
+    """The `UserCreated` event of a saved user and its aggregate."""
+    event = events.UserCreated(
+        user_id=user.pk, role=user.role, organization_id=user.organization_id
+    )
+    return event, ("user", user.pk)
 
 
 def customer_build(*, email: str, display_name: str = "") -> User:
     """An unsaved customer, as `user_create(actor=None, email=..., display_name=...)` makes
-    one: address checked (ValidationError), organization matched by the domain, no
-    password. `customers_create_many` saves it; whether the address is free is not checked
-    here (the insert refuses a taken one)."""
-    email = _clean_email(email)
-    user = User(
-        email=email,
-        username=email,
-        role=Role.CUSTOMER,
-        display_name=display_name.strip(),
-        organization=organization_for_email(email),
-        phone="",
-        language="",
-        time_zone="",
-        is_staff=False,
-        is_superuser=False,
-    )
-    user.set_password(None)
-    return user
+    one (the same `_user_build`): address checked (ValidationError), organization matched
+    by the domain, no password. `customers_create_many` saves it; whether the address is
+    free is not checked here (the insert refuses a taken one)."""
+    return _user_build(email=email, display_name=display_name)
 
 
 def customers_create_many(*, users: Sequence[User]) -> list[User]:
@@ -132,18 +154,7 @@ def customers_create_many(*, users: Sequence[User]) -> list[User]:
         return users
     with transaction.atomic():
         User.objects.bulk_create(users)
-        emit_many(
-            [
-                (
-                    events.UserCreated(
-                        user_id=user.pk, role=user.role, organization_id=user.organization_id
-                    ),
-                    ("user", user.pk),
-                )
-                for user in users
-            ],
-            actor=None,
-        )
+        emit_many([_created(user) for user in users], actor=None)
     return users
 
 
