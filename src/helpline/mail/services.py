@@ -28,12 +28,13 @@ from django.utils.translation import gettext as _
 
 from helpline.accounts import services as accounts
 from helpline.accounts.models import Role, User
+from helpline.core import blobs
 from helpline.core.errors import Conflict, DomainError, PermissionDenied, ValidationError
 from helpline.core.events import dispatch_together
 from helpline.core.memo import memoized
 from helpline.core.tasks import enqueue
 from helpline.mail import parsing
-from helpline.mail.models import InboundEmail, Mailbox, SenderStatus
+from helpline.mail.models import InboundEmail, InboundRaw, Mailbox, SenderStatus
 from helpline.tickets import bulk
 from helpline.tickets import services as tickets
 from helpline.tickets.models import Channel, Message, Status, Ticket, TicketLink
@@ -74,28 +75,13 @@ def _stored(mailbox: Mailbox, digests: set[str], message_ids: set[str]) -> list[
         terms = [Q(mailbox=mailbox, sha256=digest) for digest in digests]
     if not terms:
         return []
-    rows = InboundEmail.objects.filter(reduce(operator.or_, terms)).defer("raw").order_by("id")
+    rows = InboundEmail.objects.filter(reduce(operator.or_, terms)).order_by("id")
     return [row for row in rows if row.mailbox_id == mailbox.pk]
 
 
 def store_raw(*, mailbox: Mailbox, raw: bytes, source: str) -> tuple[InboundEmail, bool]:
     """Store the exact bytes. Returns (row, created); a duplicate returns the first row."""
-    digest = hashlib.sha256(raw).hexdigest()
-    head = parsing.parse_headers_only(raw, stored=True)
-    message_ids = {head.message_id} - {""}
-    existing = next(iter(_stored(mailbox, {digest}, message_ids)), None)
-    if existing is not None:
-        return existing, False
-    try:
-        with transaction.atomic():
-            row = _new_row(mailbox, raw, digest, head, source)
-            row.save(force_insert=True)
-    except IntegrityError:
-        existing = next(iter(_stored(mailbox, {digest}, message_ids)), None)
-        if existing is None:
-            raise
-        return existing, False
-    return row, True
+    return store_many(mailbox=mailbox, raws=[raw], source=source)[0]
 
 
 def _new_row(
@@ -103,7 +89,6 @@ def _new_row(
 ) -> InboundEmail:
     return InboundEmail(
         mailbox=mailbox,
-        raw=raw,
         sha256=digest,
         size=len(raw),
         message_id=head.message_id,
@@ -116,8 +101,10 @@ def _new_row(
 def store_many(
     *, mailbox: Mailbox, raws: Sequence[bytes], source: str
 ) -> list[tuple[InboundEmail, bool]]:
-    """`store_raw` for several messages at once: one query for the ones stored before, one
-    insert for the new ones. Returns (row, created) per message, in order."""
+    """Store the exact bytes of several messages: one query for the ones stored before, one
+    insert for the new rows and one for their bytes. Returns (row, created) per message, in
+    order; a duplicate (same bytes or Message-ID, stored before or earlier in `raws`)
+    returns the first row."""
     heads = [
         (raw, hashlib.sha256(raw).hexdigest(), parsing.parse_headers_only(raw, stored=True))
         for raw in raws
@@ -143,20 +130,21 @@ def store_many(
             first[key] = ((1, index), row)
         new.append((raw, row))
         results.append((row, True))
-    if new:
-        try:
-            with transaction.atomic():
-                InboundEmail.objects.bulk_create([row for _raw, row in new])
-        except IntegrityError:
-            # Stored meanwhile by another way in: one by one, each deduplicated again.
-            again = {
-                id(row): store_raw(mailbox=mailbox, raw=raw, source=source) for raw, row in new
-            }
-            results = [
-                (again[id(row)][0], created and again[id(row)][1]) if id(row) in again else item
-                for item in results
-                for row, created in [item]
-            ]
+    if not new:
+        return results
+    try:
+        with transaction.atomic():
+            InboundEmail.objects.bulk_create([row for _raw, row in new])
+            blobs.write(InboundRaw, "data", [(row.pk, raw) for raw, row in new])
+    except IntegrityError:
+        # Stored meanwhile by another way in.
+        if len(raws) > 1:
+            return [store_raw(mailbox=mailbox, raw=raw, source=source) for raw in raws]
+        raw, digest, head = heads[0]
+        existing = next(iter(_stored(mailbox, {digest}, {head.message_id} - {""})), None)
+        if existing is None:
+            raise
+        return [(existing, False)]
     return results
 
 
@@ -227,6 +215,7 @@ class _Batch:
     """What the messages of one transaction share: lookups made once for all of them."""
 
     parsed: dict[int, parsing.ParsedEmail] = field(default_factory=dict)
+    raw: dict[int, bytes] = field(default_factory=dict)
     users: dict[str, User] = field(default_factory=dict)
     # Message-ID -> (inbound id, ticket id, ticket message id) of the first row that made a
     # ticket message.
@@ -242,9 +231,9 @@ class _Batch:
 
     @classmethod
     def load(cls, rows: list[InboundEmail]) -> _Batch:
-        batch = cls()
+        batch = cls(raw=blobs.read(InboundRaw, "data", [row.pk for row in rows]))
         for row in rows:
-            raw = bytes(row.raw)
+            raw = batch.raw[row.pk]
             oversize = row.size > max_message_bytes()
             batch.parsed[row.pk] = (
                 parsing.parse_headers_only(raw) if oversize else parsing.parse(raw)
@@ -527,7 +516,7 @@ def _process(row: InboundEmail, parsed: parsing.ParsedEmail, batch: _Batch) -> _
             raise _Reject("mailbox_inactive", _("The mailbox is switched off."))
         if parsed.bounce is not None:
             row.kind = InboundEmail.Kind.BOUNCE
-            return _bounce(row, parsed.bounce, bytes(row.raw))
+            return _bounce(row, parsed.bounce, batch.raw[row.pk])
         if parsed.auto_reply:
             row.kind = InboundEmail.Kind.AUTO_REPLY
             raise _Reject("auto_reply", parsed.auto_reply)

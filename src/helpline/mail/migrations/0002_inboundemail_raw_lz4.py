@@ -11,26 +11,16 @@ from typing import Any
 
 from django.db import migrations
 
-
-def _lz4_available(schema_editor: Any) -> bool:
-    connection = schema_editor.connection
-    if connection.vendor != "postgresql" or connection.pg_version < 140000:
-        return False
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT 'lz4' = ANY(enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
-        )
-        row = cursor.fetchone()
-    return bool(row and row[0])
+from helpline.core.blobs import lz4_available
 
 
 def use_lz4(apps: Any, schema_editor: Any) -> None:
-    if _lz4_available(schema_editor):
+    if lz4_available(schema_editor.connection):
         schema_editor.execute("ALTER TABLE mail_inboundemail ALTER COLUMN raw SET COMPRESSION lz4")
 
 
 def use_default(apps: Any, schema_editor: Any) -> None:
-    if _lz4_available(schema_editor):
+    if lz4_available(schema_editor.connection):
         schema_editor.execute(
             "ALTER TABLE mail_inboundemail ALTER COLUMN raw SET COMPRESSION default"
         )
