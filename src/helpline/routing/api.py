@@ -18,7 +18,6 @@ from helpline.accounts.models import Team, User
 from helpline.api import require_scope
 from helpline.core.errors import ValidationError
 from helpline.routing import config, selectors, services
-from helpline.routing.models import Skill
 from helpline.routing.schemas import (
     AgentOut,
     AgentUpdateIn,
@@ -196,17 +195,7 @@ def list_agents(request: HttpRequest) -> Any:
 def update_agent(request: HttpRequest, user_id: int, payload: AgentUpdateIn) -> Any:
     actor = _writer(request)
     user = selectors.access_agent(user_id)
-    changes = payload.changes(nullable={"max_open"})
-    if "skill_ids" in changes:
-        ids = changes["skill_ids"]
-        skills = list(Skill.objects.filter(pk__in=ids))
-        if len(skills) != len(set(ids)):
-            raise ValidationError(_("Unknown reference."), fields={"skill_ids": "not_found"})
-        config.agent_set_skills(actor=actor, user=user, skills=skills)
-    if "max_open" in changes:
-        services.agent_set_capacity(actor=actor, user=user, max_open=changes["max_open"])
-    if "available" in changes:
-        services.agent_set_availability(actor=actor, user=user, available=changes["available"])
+    services.agent_update(actor=actor, user=user, **payload.changes(nullable={"max_open"}))
     return selectors.agent_routing([user.pk])[0]
 
 

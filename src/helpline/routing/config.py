@@ -1,7 +1,8 @@
-"""Admin writes of routing configuration: routing rules, skills and agents' skills.
+"""Admin writes of routing configuration: routing rules and skills.
 
-Team strategies, availability and capacity are in `services`. Every definition is validated
-in full before it is stored, so rule evaluation at ticket creation never meets a broken rule.
+Team strategies and agents' availability, capacity and skills are in `services`. Every
+definition is validated in full before it is stored, so rule evaluation at ticket creation
+never meets a broken rule.
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from django.utils.translation import gettext as _
 
 from helpline.accounts.models import Organization, Role, SupportPlan, Team, User
 from helpline.core.errors import Conflict, PermissionDenied, ValidationError
-from helpline.routing.models import AgentSkill, RoutingRule, Skill
+from helpline.routing import services
+from helpline.routing.models import RoutingRule, Skill
 from helpline.tickets.models import PRIORITY_NAMES, Category, Channel
 from helpline.tickets.services import _tag_names
 
@@ -201,16 +203,7 @@ def skill_delete(*, actor: User, skill: Skill) -> None:
 
 
 def agent_set_skills(*, actor: User, user: User, skills: Iterable[Skill]) -> list[Skill]:
-    """Replace the agent's skills (supervisors and administrators)."""
-    if not actor.sees_all_tickets:
-        raise PermissionDenied(_("Only supervisors and administrators set skills."))
-    if not user.is_staff_member:
-        raise ValidationError(_("Only agents have skills."), fields={"user": "not_agent"})
+    """Replace the agent's skills (`services.agent_update` of the skills)."""
     wanted = {skill.pk: skill for skill in skills}
-    with transaction.atomic():
-        AgentSkill.objects.filter(user=user).exclude(skill_id__in=wanted).delete()
-        have = set(AgentSkill.objects.filter(user=user).values_list("skill_id", flat=True))
-        AgentSkill.objects.bulk_create(
-            [AgentSkill(user=user, skill_id=pk) for pk in wanted if pk not in have]
-        )
+    services.agent_update(actor=actor, user=user, skill_ids=list(wanted))
     return sorted(wanted.values(), key=lambda skill: (skill.kind, skill.name))

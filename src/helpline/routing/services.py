@@ -6,7 +6,7 @@ audited (with its reason) and emits `ticket.assigned` like a manual assignment.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -17,7 +17,7 @@ from helpline.accounts.models import Role, Team, User
 from helpline.core.errors import PermissionDenied, ValidationError
 from helpline.core.memo import memo, memoized
 from helpline.routing import decide, ordering, rules
-from helpline.routing.models import AgentStatus, Skill, TeamRouting
+from helpline.routing.models import AgentSkill, AgentStatus, Skill, TeamRouting
 from helpline.tickets.models import Status, Tag, Ticket
 
 DONE = (Status.SOLVED, Status.CLOSED)
@@ -35,41 +35,75 @@ def team_routing_set(*, actor: User, team: Team, strategy: str) -> TeamRouting:
     return routing
 
 
-def _check_agent(actor: User, user: User) -> None:
+_UNSET: Any = object()
+
+
+def agent_update(
+    *,
+    actor: User,
+    user: User,
+    available: bool = _UNSET,
+    max_open: int | None = _UNSET,
+    skill_ids: Iterable[int] = _UNSET,
+) -> AgentStatus:
+    """Change an agent's availability, capacity (None: no limit) and skills, any of them:
+    all is checked first and applied in one transaction, so a refused part changes nothing.
+
+    Agents set their own availability; supervisors and administrators change anyone's
+    availability, capacity and skills. Becoming available re-offers the unassigned work of
+    the agent's teams (after commit)."""
     if not user.is_staff_member:
-        raise ValidationError(_("Only agents have an availability."), fields={"user": "not_agent"})
-    if actor.pk != user.pk and not actor.sees_all_tickets:
-        raise PermissionDenied(_("You may set only your own availability."))
-
-
-def agent_set_capacity(*, actor: User, user: User, max_open: int | None) -> AgentStatus:
-    """The most open tickets routing gives the agent (None: no limit); supervisors, admins."""
-    _check_agent(actor, user)
+        raise ValidationError(_("Only agents have routing settings."), fields={"user": "not_agent"})
     if not actor.sees_all_tickets:
-        raise PermissionDenied(_("Only supervisors and administrators set capacity."))
-    if max_open is not None and max_open < 1:
-        raise ValidationError(_("Capacity must be at least 1."), fields={"max_open": "invalid"})
-    status, _created = AgentStatus.objects.update_or_create(
-        user=user, defaults={"max_open": max_open}
-    )
-    return status
-
-
-def agent_set_availability(*, actor: User, user: User, available: bool) -> AgentStatus:
-    """Agents set themselves available or away; supervisors and admins anyone. Becoming
-    available re-offers the unassigned work of the agent's teams (after commit)."""
-    _check_agent(actor, user)
+        if actor.pk != user.pk:
+            raise PermissionDenied(_("You may set only your own availability."))
+        if max_open is not _UNSET:
+            raise PermissionDenied(_("Only supervisors and administrators set capacity."))
+        if skill_ids is not _UNSET:
+            raise PermissionDenied(_("Only supervisors and administrators set skills."))
+    errors: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    if available is not _UNSET:
+        values["available"] = bool(available)
+    if max_open is not _UNSET:
+        if max_open is not None and max_open < 1:
+            errors["max_open"] = "invalid"
+        values["max_open"] = max_open
+    wanted: set[int] = set()
+    if skill_ids is not _UNSET:
+        wanted = set(skill_ids)
+        if Skill.objects.filter(pk__in=wanted).count() != len(wanted):
+            errors["skill_ids"] = "not_found"
+    if errors:
+        raise ValidationError(_("Invalid routing settings."), fields=errors)
     with transaction.atomic():
-        status, _created = AgentStatus.objects.select_for_update().get_or_create(user=user)
-        was_available = status.available
-        status.available = available
-        status.save(update_fields=["available", "changed_at"])
-        if available and not was_available:
+        # the status row, locked, serializes concurrent changes of the same agent
+        status, created = AgentStatus.objects.select_for_update().get_or_create(
+            user=user, defaults=values
+        )
+        was_available = created or status.available
+        changed = [name for name, value in values.items() if getattr(status, name) != value]
+        if changed:
+            for name in changed:
+                setattr(status, name, values[name])
+            status.save(update_fields=[*changed, "changed_at"])
+        if skill_ids is not _UNSET:
+            AgentSkill.objects.filter(user=user).exclude(skill_id__in=wanted).delete()
+            have = set(AgentSkill.objects.filter(user=user).values_list("skill_id", flat=True))
+            AgentSkill.objects.bulk_create(
+                [AgentSkill(user=user, skill_id=pk) for pk in sorted(wanted - have)]
+            )
+        if status.available and not was_available:
             from helpline.core.tasks import enqueue
             from helpline.routing.tasks import reoffer_for_agent
 
             transaction.on_commit(lambda: enqueue(reoffer_for_agent, user.pk))
     return status
+
+
+def agent_set_availability(*, actor: User, user: User, available: bool) -> AgentStatus:
+    """An agent sets themselves available or away (`agent_update` of the availability)."""
+    return agent_update(actor=actor, user=user, available=available)
 
 
 # The decision is the hot path of every automatic assignment: two constant statements (table

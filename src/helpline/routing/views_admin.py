@@ -383,20 +383,18 @@ def agent(request: AuthenticatedRequest, user_id: int) -> HttpResponse:
         return _back("agents")
     actor = request.user
     user = selectors.access_agent(user_id)
-    current = selectors.agent_routing([user.pk])[0]
     options = _skill_choices()
     form = AgentForm(request.POST, skills=options, auto_id=f"agent-{user.pk}-%s")
 
     def change() -> None:
         data = form.cleaned_data
-        if data["max_open"] != current.max_open:
-            services.agent_set_capacity(actor=actor, user=user, max_open=data["max_open"])
-        wanted = sorted(int(pk) for pk in data["skills"])
-        if wanted != sorted(skill.pk for skill in current.skills):
-            chosen = list(selectors.skill_list().filter(pk__in=wanted))
-            config.agent_set_skills(actor=actor, user=user, skills=chosen)
-        if data["available"] != current.available:
-            services.agent_set_availability(actor=actor, user=user, available=data["available"])
+        services.agent_update(
+            actor=actor,
+            user=user,
+            available=data["available"],
+            max_open=data["max_open"],
+            skill_ids=[int(pk) for pk in data["skills"]],
+        )
 
     saved = form.is_valid() and _service(form, change)
     if _is_htmx(request):

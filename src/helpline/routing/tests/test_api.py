@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from helpline.core.api_testing import api_call
 from helpline.integrations import services as tokens
-from helpline.routing import config
+from helpline.routing import config, services
 from helpline.routing.models import AgentSkill, AgentStatus, RoutingRule, Skill, TeamRouting
 from helpline.tickets import catalog
 from helpline.tickets import services as tickets
@@ -386,3 +388,52 @@ def test_teams_and_categories_in_the_body_are_refused_as_the_tickets_api_does(cl
         }
     assert list(RoutingRule.objects.values_list("name", "team_id")) == [("L2", desk.l2.pk)]
     assert not Skill.objects.exists()
+
+
+def test_an_agent_update_is_applied_whole_or_not_at_all(client, desk):
+    # Given agent1 away, at most 2 open tickets, with the VPN skill
+    vpn = config.skill_create(actor=desk.admin, name="VPN", kind="product", value="vpn")
+    chinese = config.skill_create(actor=desk.admin, name="Chinese", kind="language", value="zh")
+    services.agent_update(
+        actor=desk.admin, user=desk.agent1, available=False, max_open=2, skill_ids=[vpn.pk]
+    )
+
+    def state():
+        rows = api_call(client, "get", "/routing/agents", user=desk.admin, expect=200).json()
+        row = next(row for row in rows if row["id"] == desk.agent1.pk)
+        return row["available"], row["max_open"], row["skill_ids"]
+
+    before = state()
+    assert before == (False, 2, [vpn.pk])
+    # When an update of all three has one refused part
+    refusals: list[tuple[Any, dict[str, Any], int, dict[str, str] | None]] = [
+        (desk.supervisor, {"skill_ids": [chinese.pk, MISSING]}, 422, {"skill_ids": "not_found"}),
+        (desk.supervisor, {"max_open": 0}, 422, None),
+        (desk.supervisor, {"surprise": True}, 422, None),
+        (desk.agent1, {}, 403, None),  # agent1 may set their own availability, not the rest
+    ]
+    full = {"available": True, "max_open": 5, "skill_ids": [chinese.pk]}
+    for user, bad, status, fields in refusals:
+        body = api_call(
+            client,
+            "patch",
+            f"/routing/agents/{desk.agent1.pk}",
+            user=user,
+            json={**full, **bad},
+            expect=status,
+        ).json()
+        if fields is not None:
+            assert body["error"]["fields"] == fields
+        # Then nothing of it is stored
+        assert state() == before
+    # When the whole update is valid, all three are stored
+    body = api_call(
+        client,
+        "patch",
+        f"/routing/agents/{desk.agent1.pk}",
+        user=desk.supervisor,
+        json=full,
+        expect=200,
+    ).json()
+    assert (body["available"], body["max_open"], body["skill_ids"]) == (True, 5, [chinese.pk])
+    assert state() == (True, 5, [chinese.pk])

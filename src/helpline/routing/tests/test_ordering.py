@@ -298,7 +298,7 @@ def test_a_priority_change_moves_the_ticket_in_its_queue(desk, commit, settings)
 def capped(desk, commit):
     """L1 on least loaded; agent1 (its only agent) takes one ticket at a time."""
     services.team_routing_set(actor=desk.admin, team=desk.l1, strategy="least_loaded")
-    services.agent_set_capacity(actor=desk.supervisor, user=desk.agent1, max_open=1)
+    services.agent_update(actor=desk.supervisor, user=desk.agent1, max_open=1)
     return desk
 
 

@@ -7,8 +7,8 @@ from django.db import transaction
 
 from helpline.accounts import services as accounts
 from helpline.core.errors import PermissionDenied, ValidationError
-from helpline.routing import services
-from helpline.routing.models import TeamRouting
+from helpline.routing import config, selectors, services
+from helpline.routing.models import AgentStatus, TeamRouting
 from helpline.tickets import services as tickets
 from helpline.tickets.models import AuditEntry, Ticket
 
@@ -65,7 +65,7 @@ def test_away_agents_get_nothing_and_come_back_to_waiting_work(
 def test_least_loaded_respects_capacity(desk, team, create):
     services.team_routing_set(actor=desk.admin, team=desk.l1, strategy="least_loaded")
     for agent in team:
-        services.agent_set_capacity(actor=desk.supervisor, user=agent, max_open=2)
+        services.agent_update(actor=desk.supervisor, user=agent, max_open=2)
     made = [create() for _ in range(7)]
     loads = [sum(t.assignee_id == a.pk for t in made) for a in team]
     assert loads == [2, 2, 2]
@@ -95,7 +95,7 @@ def test_permissions(desk, team):
     with pytest.raises(ValidationError):
         services.team_routing_set(actor=desk.admin, team=desk.l1, strategy="random")
     with pytest.raises(PermissionDenied):
-        services.agent_set_capacity(actor=desk.agent1, user=desk.agent1, max_open=3)
+        services.agent_update(actor=desk.agent1, user=desk.agent1, max_open=3)
     assert TeamRouting.objects.get(team=desk.l1).strategy == "round_robin"
 
 
@@ -107,7 +107,7 @@ def test_a_batch_of_new_tickets_is_assigned_as_one_by_one(
     from helpline.tickets.bulk import NewTicket, ticket_create_many
 
     services.team_routing_set(actor=desk.admin, team=desk.l1, strategy=strategy)
-    services.agent_set_capacity(actor=desk.supervisor, user=team[0], max_open=1)
+    services.agent_update(actor=desk.supervisor, user=team[0], max_open=1)
     services.agent_set_availability(actor=team[2], user=team[2], available=False)
 
     def make(count):
@@ -134,3 +134,93 @@ def test_a_batch_of_new_tickets_is_assigned_as_one_by_one(
     assert expected.count(team[1].pk) == 4
     reasons = AuditEntry.objects.filter(ticket__in=batch, action="assigned")
     assert reasons.count() == 5 and all("L1" in entry.note for entry in reasons)
+
+
+def agent_state(user):
+    """(available, max_open, skill names) as routing reads them."""
+    row = selectors.agent_routing([user.pk])[0]
+    return row.available, row.max_open, sorted(skill.name for skill in row.skills)
+
+
+@pytest.fixture
+def skilled(desk, team):
+    """agent1 away, at most 2 open tickets, with the VPN skill; Chinese exists too."""
+    vpn = config.skill_create(actor=desk.admin, name="VPN", kind="product", value="vpn")
+    chinese = config.skill_create(actor=desk.admin, name="Chinese", kind="language", value="zh")
+    services.agent_update(
+        actor=desk.supervisor, user=desk.agent1, available=False, max_open=2, skill_ids=[vpn.pk]
+    )
+    for agent in team[1:]:
+        services.agent_set_availability(actor=agent, user=agent, available=False)
+    return {"vpn": vpn, "chinese": chinese}
+
+
+def test_agent_update_applies_availability_capacity_and_skills_together(
+    desk, skilled, create, django_capture_on_commit_callbacks
+):
+    # Given a ticket waiting in L1 while everybody is away
+    waiting = create()
+    assert waiting.assignee_id is None
+    # When a supervisor sets agent1 available, with room for 5 and the Chinese skill only
+    with django_capture_on_commit_callbacks(execute=True):
+        services.agent_update(
+            actor=desk.supervisor,
+            user=desk.agent1,
+            available=True,
+            max_open=5,
+            skill_ids=[skilled["chinese"].pk],
+        )
+    # Then all three are stored and the waiting ticket is offered to agent1 at once
+    assert agent_state(desk.agent1) == (True, 5, ["Chinese"])
+    assert Ticket.objects.get(pk=waiting.pk).assignee_id == desk.agent1.pk
+    # And what is not given stays as it is
+    services.agent_update(actor=desk.admin, user=desk.agent1, max_open=None)
+    assert agent_state(desk.agent1) == (True, None, ["Chinese"])
+
+
+@pytest.mark.parametrize(
+    ("actor", "changes", "error", "fields"),
+    [
+        ("supervisor", {"max_open": 0}, ValidationError, {"max_open": "invalid"}),
+        ("supervisor", {"skill_ids": "unknown"}, ValidationError, {"skill_ids": "not_found"}),
+        (
+            "supervisor",
+            {"max_open": -1, "skill_ids": "unknown"},
+            ValidationError,
+            {"max_open": "invalid", "skill_ids": "not_found"},
+        ),
+        ("agent1", {"max_open": 5}, PermissionDenied, None),
+        ("agent1", {"skill_ids": "chinese"}, PermissionDenied, None),
+        ("agent2", {}, PermissionDenied, None),
+    ],
+)
+def test_a_refused_part_of_an_agent_update_changes_nothing(
+    desk, skilled, create, django_capture_on_commit_callbacks, actor, changes, error, fields
+):
+    # Given a ticket waiting for agent1, who is away
+    waiting = create()
+    before = agent_state(desk.agent1)
+    skill_ids = {"unknown": [skilled["chinese"].pk, 424242], "chinese": [skilled["chinese"].pk]}
+    if "skill_ids" in changes:
+        changes = {**changes, "skill_ids": skill_ids[changes["skill_ids"]]}
+    # When an update that sets agent1 available has a part that is refused
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(error) as refused,
+    ):
+        services.agent_update(
+            actor=getattr(desk, actor), user=desk.agent1, available=True, **changes
+        )
+    # Then nothing of it is stored and no work is offered
+    if fields is not None:
+        assert refused.value.fields == fields
+    assert agent_state(desk.agent1) == before == (False, 2, ["VPN"])
+    assert callbacks == []
+    assert Ticket.objects.get(pk=waiting.pk).assignee_id is None
+
+
+def test_agent_update_is_for_agents_only(desk):
+    with pytest.raises(ValidationError) as refused:
+        services.agent_update(actor=desk.admin, user=desk.alice, available=False, max_open=3)
+    assert refused.value.fields == {"user": "not_agent"}
+    assert not AgentStatus.objects.filter(user=desk.alice).exists()

@@ -110,7 +110,7 @@ def test_permission_matrix(desk: Any, setup: Any) -> None:
 
 def test_the_page_shows_every_section(desk: Any, setup: Any) -> None:
     config.agent_set_skills(actor=desk.admin, user=desk.agent1, skills=[setup["vpn"]])
-    services.agent_set_capacity(actor=desk.admin, user=desk.agent2, max_open=4)
+    services.agent_update(actor=desk.admin, user=desk.agent2, max_open=4)
     services.team_routing_set(actor=desk.admin, team=desk.l2, strategy="least_loaded")
     admin = client_for(desk.admin)
     index = admin.get(reverse("tickets:desk_admin")).content.decode()
@@ -322,6 +322,32 @@ def test_agent_rows_save_availability_capacity_and_skills(desk: Any, setup: Any,
     assert client.post(agent_url(desk.alice), {"available": "on"}).status_code == 404
 
 
+def test_an_agent_row_is_saved_whole_or_not_at_all(desk: Any, setup: Any) -> None:
+    # Given agent1 away, at most 2 open tickets, with the VPN skill
+    vpn, chinese = setup["vpn"], setup["chinese"]
+    services.agent_update(
+        actor=desk.admin, user=desk.agent1, available=False, max_open=2, skill_ids=[vpn.pk]
+    )
+
+    def state() -> tuple[bool, int | None, list[str]]:
+        row = selectors.agent_routing([desk.agent1.pk])[0]
+        return row.available, row.max_open, [skill.name for skill in row.skills]
+
+    client = client_for(desk.supervisor)
+    full = {"available": "on", "max_open": "5", "skills": [str(chinese.pk)]}
+    # When a row changing all three has one refused part (with HTMX and without)
+    for bad in ({"max_open": "0"}, {"max_open": "many"}, {"skills": [str(chinese.pk), "999999"]}):
+        for headers in (HTMX, {}):
+            response = client.post(agent_url(desk.agent1), {**full, **bad}, headers=headers)
+            # Then it is refused and nothing of it is stored
+            assert response.status_code == 422, bad
+            assert state() == (False, 2, ["VPN"]), bad
+    # When the row is valid, all three are stored
+    response = client.post(agent_url(desk.agent1), full, headers=HTMX)
+    assert response.status_code == 200 and "Saved." in response.content.decode()
+    assert state() == (True, 5, ["Chinese"])
+
+
 def test_posts_need_the_csrf_token(desk: Any, setup: Any) -> None:
     admin = client_for(desk.admin, enforce_csrf_checks=True)
     first = setup["rules"][0]
@@ -394,7 +420,7 @@ def test_page_query_count_does_not_grow(desk: Any, setup: Any) -> None:
         )
         accounts.team_set_member(actor=desk.admin, team=desk.l1, user=user)
         config.agent_set_skills(actor=desk.admin, user=user, skills=[setup["vpn"]])
-        services.agent_set_capacity(actor=desk.admin, user=user, max_open=number + 1)
+        services.agent_update(actor=desk.admin, user=user, max_open=number + 1)
         rule(desk, f"Rule {number}", organization_ids=[desk.globex.pk], plan_ids=[desk.premium.pk])
         config.skill_create(
             actor=desk.admin, name=f"Skill {number}", kind="product", value=f"p{number}"
