@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.contrib.auth.password_validation import validate_password
@@ -171,21 +171,14 @@ USER_EDITABLE = (
 
 def user_update(*, actor: User, user: User, **changes: Any) -> User:
     """Admins change anyone; a user may change their own profile (not role, org, active)."""
-    unknown = set(changes) - set(USER_EDITABLE)
-    if unknown:
-        raise ValidationError("Unknown fields.", fields={name: "unknown" for name in unknown})
+    _check_known(changes, USER_EDITABLE)
     restricted = {"role", "organization", "is_active"} & set(changes)
     if actor.role != Role.ADMIN and (actor.pk != user.pk or restricted):
         raise PermissionDenied("Only administrators may change this.")
     if "role" in changes and changes["role"] not in Role.values:
         raise ValidationError("Unknown role.", fields={"role": "invalid"})
-    diff: dict[str, list] = {}
     with transaction.atomic():
-        for name, value in changes.items():
-            old = getattr(user, name)
-            if old != value:
-                setattr(user, name, value)
-                diff[name] = [_plain(old), _plain(value)]
+        diff = _apply(user, changes)
         if not diff:
             return user
         if "role" in diff:
@@ -198,6 +191,25 @@ def user_update(*, actor: User, user: User, **changes: Any) -> User:
             aggregate=("user", user.pk),
         )
     return user
+
+
+def _check_known(changes: dict[str, Any], editable: Sequence[str]) -> None:
+    """ValidationError naming the fields that are not `editable`."""
+    unknown = set(changes) - set(editable)
+    if unknown:
+        raise ValidationError("Unknown fields.", fields={name: "unknown" for name in unknown})
+
+
+def _apply(instance: Any, changes: dict[str, Any]) -> dict[str, list]:
+    """Set the changed fields on `instance` (not saved); {field: [before, after]} of those
+    (references as ids)."""
+    diff: dict[str, list] = {}
+    for name, value in changes.items():
+        old = getattr(instance, name)
+        if old != value:
+            setattr(instance, name, value)
+            diff[name] = [_plain(old), _plain(value)]
+    return diff
 
 
 def _plain(value: Any) -> Any:
@@ -229,11 +241,8 @@ def organization_create(
     name = name.strip()
     if not name:
         raise ValidationError("Name is required.", fields={"name": "required"})
-    if service_manager is not None and not service_manager.is_staff_member:
-        raise ValidationError(
-            "The service manager must be an agent.", fields={"service_manager": "not_agent"}
-        )
-    clean_domains = sorted({d.strip().lower().lstrip("@") for d in domains or [] if d.strip()})
+    _check_service_manager(service_manager)
+    clean_domains = _clean_domains(domains or [])
     with transaction.atomic():
         if Organization.objects.filter(name__iexact=name).exists():
             raise Conflict("An organization with this name exists.", fields={"name": "taken"})
@@ -254,6 +263,18 @@ def organization_create(
     return org
 
 
+def _check_service_manager(manager: User | None) -> None:
+    if manager is not None and not manager.is_staff_member:
+        raise ValidationError(
+            "The service manager must be an agent.", fields={"service_manager": "not_agent"}
+        )
+
+
+def _clean_domains(domains: Iterable[str]) -> list[str]:
+    """E-mail domains lower-cased, without "@", each once, sorted."""
+    return sorted({d.strip().lower().lstrip("@") for d in domains if d.strip()})
+
+
 ORG_EDITABLE = (
     "name",
     "domains",
@@ -267,25 +288,12 @@ ORG_EDITABLE = (
 
 def organization_update(*, actor: User, organization: Organization, **changes: Any) -> Organization:
     _require_admin(actor)
-    unknown = set(changes) - set(ORG_EDITABLE)
-    if unknown:
-        raise ValidationError("Unknown fields.", fields={name: "unknown" for name in unknown})
-    manager = changes.get("service_manager")
-    if manager is not None and not manager.is_staff_member:
-        raise ValidationError(
-            "The service manager must be an agent.", fields={"service_manager": "not_agent"}
-        )
+    _check_known(changes, ORG_EDITABLE)
+    _check_service_manager(changes.get("service_manager"))
     if "domains" in changes:
-        changes["domains"] = sorted(
-            {d.strip().lower().lstrip("@") for d in changes["domains"] if d.strip()}
-        )
-    diff: dict[str, list] = {}
+        changes["domains"] = _clean_domains(changes["domains"])
     with transaction.atomic():
-        for name, value in changes.items():
-            old = getattr(organization, name)
-            if old != value:
-                setattr(organization, name, value)
-                diff[name] = [_plain(old), _plain(value)]
+        diff = _apply(organization, changes)
         if diff:
             organization.save(update_fields=list(diff))
             emit(
@@ -309,24 +317,13 @@ def team_create(
     _require_admin(actor)
     if kind not in Team.Kind.values:
         raise ValidationError("Unknown team kind.", fields={"kind": "invalid"})
-    if kind == Team.Kind.LINE and not level:
-        raise ValidationError(
-            "A support line needs a level (1, 2, 3 ...).", fields={"level": "required"}
-        )
-    if kind == Team.Kind.DEPARTMENT and (level or department):
-        raise ValidationError("Only support lines have a level.", fields={"level": "not_allowed"})
-    if department is not None and department.kind != Team.Kind.DEPARTMENT:
-        raise ValidationError("Not a department.", fields={"department": "invalid"})
+    _check_team_shape(kind, level, department)
     with transaction.atomic():
-        if Team.objects.filter(name__iexact=name.strip()).exists():
-            raise Conflict("A team with this name exists.", fields={"name": "taken"})
-        if (
-            kind == Team.Kind.LINE
-            and Team.objects.filter(
-                kind=Team.Kind.LINE, level=level, department=department
-            ).exists()
-        ):
-            raise Conflict("This line level exists already.", fields={"level": "taken"})
+        _check_team_free(
+            team=None,
+            name=name.strip(),
+            line=(level, department) if kind == Team.Kind.LINE else None,
+        )
         if is_default:
             Team.objects.filter(is_default=True).update(is_default=False)
         team = Team.objects.create(
@@ -341,49 +338,52 @@ def team_create(
     return team
 
 
+def _check_team_shape(kind: str, level: int | None, department: Team | None) -> None:
+    """A support line has a level (and may be in a department); a department has neither."""
+    if kind == Team.Kind.LINE and not level:
+        raise ValidationError(
+            "A support line needs a level (1, 2, 3 ...).", fields={"level": "required"}
+        )
+    if kind == Team.Kind.DEPARTMENT and (level or department):
+        raise ValidationError("Only support lines have a level.", fields={"level": "not_allowed"})
+    if department is not None and department.kind != Team.Kind.DEPARTMENT:
+        raise ValidationError("Not a department.", fields={"department": "invalid"})
+
+
+def _check_team_free(
+    *, team: Team | None, name: str | None, line: tuple[int | None, Team | None] | None
+) -> None:
+    """Conflict if a team other than `team` has the name, or a support line other than
+    `team` the line's (level, department); None: not checked."""
+    others = Team.objects.all() if team is None else Team.objects.exclude(pk=team.pk)
+    if name is not None and others.filter(name__iexact=name).exists():
+        raise Conflict("A team with this name exists.", fields={"name": "taken"})
+    if line is not None:
+        level, department = line
+        if others.filter(kind=Team.Kind.LINE, level=level, department=department).exists():
+            raise Conflict("This line level exists already.", fields={"level": "taken"})
+
+
 TEAM_EDITABLE = ("name", "description", "is_default", "level", "department")
 
 
 def team_update(*, actor: User, team: Team, **changes: Any) -> Team:
     """Rename or re-describe a team, make it the default, or move a line (admins)."""
     _require_admin(actor)
-    unknown = set(changes) - set(TEAM_EDITABLE)
-    if unknown:
-        raise ValidationError("Unknown fields.", fields={name: "unknown" for name in unknown})
+    _check_known(changes, TEAM_EDITABLE)
     if "name" in changes:
         changes["name"] = (changes["name"] or "").strip()
         if not changes["name"]:
             raise ValidationError("Name is required.", fields={"name": "required"})
     level = changes.get("level", team.level)
     department = changes.get("department", team.department)
-    if team.kind == Team.Kind.LINE and not level:
-        raise ValidationError(
-            "A support line needs a level (1, 2, 3 ...).", fields={"level": "required"}
-        )
-    if team.kind == Team.Kind.DEPARTMENT and (level or department):
-        raise ValidationError("Only support lines have a level.", fields={"level": "not_allowed"})
-    if department is not None and department.kind != Team.Kind.DEPARTMENT:
-        raise ValidationError("Not a department.", fields={"department": "invalid"})
-    diff: dict[str, list] = {}
+    _check_team_shape(team.kind, level, department)
+    moved = team.kind == Team.Kind.LINE and ("level" in changes or "department" in changes)
     with transaction.atomic():
-        if (
-            "name" in changes
-            and Team.objects.filter(name__iexact=changes["name"]).exclude(pk=team.pk).exists()
-        ):
-            raise Conflict("A team with this name exists.", fields={"name": "taken"})
-        if (
-            team.kind == Team.Kind.LINE
-            and ("level" in changes or "department" in changes)
-            and Team.objects.filter(kind=Team.Kind.LINE, level=level, department=department)
-            .exclude(pk=team.pk)
-            .exists()
-        ):
-            raise Conflict("This line level exists already.", fields={"level": "taken"})
-        for name, value in changes.items():
-            old = getattr(team, name)
-            if old != value:
-                setattr(team, name, value)
-                diff[name] = [_plain(old), _plain(value)]
+        _check_team_free(
+            team=team, name=changes.get("name"), line=(level, department) if moved else None
+        )
+        diff = _apply(team, changes)
         if not diff:
             return team
         if diff.get("is_default") == [False, True]:

@@ -125,3 +125,47 @@ def test_customers_made_together_are_what_user_create_makes(desk: Desk, capture_
     with pytest.raises(ValidationError):
         services.customer_build(email="not-an-address")
     assert services.customers_create_many(users=[]) == []
+
+
+def test_updates_keep_the_rules_of_creation(desk: Desk, capture_events) -> None:
+    # organizations: an agent as service manager, domains cleaned, on update as on create
+    with pytest.raises(ValidationError) as manager:
+        services.organization_update(
+            actor=desk.admin, organization=desk.acme, service_manager=desk.alice
+        )
+    assert manager.value.fields == {"service_manager": "not_agent"}
+    services.organization_update(
+        actor=desk.admin, organization=desk.acme, domains=["@ACME.test", " ", "acme.test"]
+    )
+    desk.acme.refresh_from_db()
+    assert desk.acme.domains == ["acme.test"]
+    # teams: a name free of case, a line level free in its department, a department
+    # without a level; a line may move into another department at the same level
+    with pytest.raises(Conflict) as name:
+        services.team_create(actor=desk.admin, name=" finance ", kind=Team.Kind.DEPARTMENT)
+    assert name.value.fields == {"name": "taken"}
+    with pytest.raises(ValidationError) as level:
+        services.team_create(actor=desk.admin, name="Sales", kind=Team.Kind.DEPARTMENT, level=1)
+    assert level.value.fields == {"level": "not_allowed"}
+    with pytest.raises(ValidationError) as not_department:
+        services.team_update(actor=desk.admin, team=desk.l2, department=desk.l1)
+    assert not_department.value.fields == {"department": "invalid"}
+    with pytest.raises(ValidationError) as department_level:
+        services.team_update(actor=desk.admin, team=desk.finance_team, level=2)
+    assert department_level.value.fields == {"level": "not_allowed"}
+    moved = services.team_update(actor=desk.admin, team=desk.l2, department=desk.finance_team)
+    assert (moved.level, moved.department) == (2, desk.finance_team)
+    with pytest.raises(Conflict) as line:
+        services.team_create(
+            actor=desk.admin,
+            name="Finance L2",
+            kind=Team.Kind.LINE,
+            level=2,
+            department=desk.finance_team,
+        )
+    assert line.value.fields == {"level": "taken"}
+    top = services.team_create(actor=desk.admin, name="Top L2", kind=Team.Kind.LINE, level=2)
+    assert top.department is None
+    assert [c["changes"] for c in capture_events.of(events.TeamUpdated)] == [
+        {"department": [None, desk.finance_team.pk]}
+    ]
