@@ -2,11 +2,16 @@
 
 Resumable: the mailbox remembers UIDVALIDITY and the last stored UID, so a poll that
 stops half-way continues where it stopped; a changed UIDVALIDITY starts over (stored
-messages are deduplicated by Message-ID and bytes, so nothing is ingested twice).
+messages are deduplicated by Message-ID and bytes, so nothing is ingested twice). Every
+stored message still in the folder gets the processed action at the end of each poll, so
+one that a poll stored but could not mark, move or delete (connection lost, a missing
+target folder) is handled by a later poll. Folder names may be in any language: they are
+sent in IMAP's modified UTF-7 (RFC 3501, 5.1.3).
 """
 
 from __future__ import annotations
 
+import base64
 import imaplib
 import logging
 import re
@@ -23,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 BATCH = BATCH_SIZE
 UIDVALIDITY = re.compile(rb"UIDVALIDITY (\d+)")
+# UIDs per STORE/COPY command when stored messages get their processed action.
+ACTION_CHUNK = 200
 
 
 def _connect(mailbox: Mailbox) -> imaplib.IMAP4:
@@ -54,7 +61,31 @@ def _uid_validity(client: imaplib.IMAP4, folder: str) -> int | None:
 
 
 def _quote(folder: str) -> str:
-    return '"' + folder.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """The folder name as an IMAP quoted string, in modified UTF-7."""
+    encoded = _modified_utf7(folder)
+    return '"' + encoded.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _modified_utf7(name: str) -> str:
+    """IMAP's mailbox name encoding (RFC 3501, 5.1.3): printable ASCII as it is ("&" as
+    "&-"), anything else as "&" + modified base64 of UTF-16BE + "-"."""
+    out: list[str] = []
+    pending: list[str] = []
+
+    def flush() -> None:
+        if pending:
+            data = base64.b64encode("".join(pending).encode("utf-16-be")).decode("ascii")
+            out.append("&" + data.rstrip("=").replace("/", ",") + "-")
+            pending.clear()
+
+    for char in name:
+        if 0x20 <= ord(char) <= 0x7E:
+            flush()
+            out.append("&-" if char == "&" else char)
+        else:
+            pending.append(char)
+    flush()
+    return "".join(out)
 
 
 def poll_mailbox(mailbox: Mailbox, *, limit: int = 500) -> int:
@@ -62,9 +93,10 @@ def poll_mailbox(mailbox: Mailbox, *, limit: int = 500) -> int:
     fetched = 0
     try:
         client = _connect(mailbox)
-    except (OSError, imaplib.IMAP4.error) as exc:
+    except (OSError, imaplib.IMAP4.error, UnicodeError) as exc:
         _record(mailbox, f"connect: {exc}")
         return 0
+    error = ""
     try:
         validity = _uid_validity(client, mailbox.imap_folder)
         if validity is not None and validity != mailbox.imap_uid_validity:
@@ -79,25 +111,24 @@ def poll_mailbox(mailbox: Mailbox, *, limit: int = 500) -> int:
         uids = sorted(int(uid) for uid in (data[0] or b"").split()) if status == "OK" else []
         uids = [uid for uid in uids if uid > mailbox.imap_last_uid][:limit]
         while uids:
-            batch, complete = _fetch(client, mailbox, uids[:BATCH])
+            batch, error = _fetch(client, uids[:BATCH])
             if batch:
                 # Stored, with the UID to resume after, in one transaction; only then may
-                # the server copies be marked, moved or deleted.
+                # the server copies be marked, moved or deleted (`_apply_processed`).
                 with transaction.atomic():
                     receive_many(mailbox=mailbox, raws=[raw for _uid, raw in batch], source="imap")
                     mailbox.imap_last_uid = batch[-1][0]
                     mailbox.save(update_fields=["imap_last_uid"])
-                for uid, _raw in batch:
-                    _after_store(client, mailbox, uid)
                 fetched += len(batch)
-            if not complete:
+            if error:
                 break
             uids = uids[len(batch) :]
-        if mailbox.processed_action != Mailbox.Processed.MARK_SEEN and fetched:
-            client.expunge()
+        _apply_processed(client, mailbox)
         mailbox.last_polled_at = timezone.now()
-        mailbox.last_error = ""
+        mailbox.last_error = error
         mailbox.save(update_fields=["last_polled_at", "last_error"])
+        if error:
+            logger.warning("IMAP poll of %s: %s", mailbox.address, error)
     except (OSError, imaplib.IMAP4.error) as exc:
         _record(mailbox, str(exc))
     finally:
@@ -108,11 +139,9 @@ def poll_mailbox(mailbox: Mailbox, *, limit: int = 500) -> int:
     return fetched
 
 
-def _fetch(
-    client: imaplib.IMAP4, mailbox: Mailbox, uids: list[int]
-) -> tuple[list[tuple[int, bytes]], bool]:
-    """The raw messages of the first `uids`, as many as `BATCH_BYTES` allows (at least one);
-    False when a message could not be fetched (the batch ends before it)."""
+def _fetch(client: imaplib.IMAP4, uids: list[int]) -> tuple[list[tuple[int, bytes]], str]:
+    """The raw messages of the first `uids`, as many as `BATCH_BYTES` allows (at least one),
+    and an error when a message could not be fetched (the batch ends before it)."""
     fetched: list[tuple[int, bytes]] = []
     size = 0
     for uid in uids:
@@ -121,23 +150,35 @@ def _fetch(
         status, parts = client.uid("FETCH", str(uid), "(BODY.PEEK[])")
         raw = next((p[1] for p in parts or [] if isinstance(p, tuple) and len(p) == 2), None)
         if status != "OK" or raw is None:
-            _record(mailbox, f"cannot fetch UID {uid}")
-            return fetched, False
+            return fetched, f"cannot fetch UID {uid}"
         fetched.append((uid, bytes(raw)))
         size += len(raw)
-    return fetched, True
+    return fetched, ""
 
 
-def _after_store(client: imaplib.IMAP4, mailbox: Mailbox, uid: int) -> None:
-    """The raw bytes are stored: now the server copy may be marked, moved or deleted."""
-    if mailbox.processed_action == Mailbox.Processed.MARK_SEEN:
-        client.uid("STORE", str(uid), "+FLAGS", "(\\Seen)")
+def _apply_processed(client: imaplib.IMAP4, mailbox: Mailbox) -> None:
+    """Mark seen, move or delete every stored message (UID up to the last stored one) that
+    is still in the folder without it: the ones of this poll, and any a poll before stored
+    but could not handle."""
+    if not mailbox.imap_last_uid:
         return
-    if mailbox.processed_action == Mailbox.Processed.MOVE and mailbox.processed_folder:
-        status, _data = client.uid("COPY", str(uid), _quote(mailbox.processed_folder))
-        if status != "OK":
-            raise imaplib.IMAP4.error(f"cannot copy to {mailbox.processed_folder}")
-    client.uid("STORE", str(uid), "+FLAGS", "(\\Seen \\Deleted)")
+    mark_seen = mailbox.processed_action == Mailbox.Processed.MARK_SEEN
+    criteria = f"UID 1:{mailbox.imap_last_uid} {'UNSEEN' if mark_seen else 'UNDELETED'}"
+    status, data = client.uid("SEARCH", criteria)
+    found = (data[0] or b"").split() if status == "OK" and data else []
+    uids = [uid for uid in map(int, found) if uid <= mailbox.imap_last_uid]
+    for start in range(0, len(uids), ACTION_CHUNK):
+        uid_set = ",".join(str(uid) for uid in uids[start : start + ACTION_CHUNK])
+        if mark_seen:
+            client.uid("STORE", uid_set, "+FLAGS", "(\\Seen)")
+            continue
+        if mailbox.processed_action == Mailbox.Processed.MOVE and mailbox.processed_folder:
+            status, _data = client.uid("COPY", uid_set, _quote(mailbox.processed_folder))
+            if status != "OK":
+                raise imaplib.IMAP4.error(f"cannot copy to {mailbox.processed_folder}")
+        client.uid("STORE", uid_set, "+FLAGS", "(\\Seen \\Deleted)")
+    if uids and not mark_seen:
+        client.expunge()
 
 
 def _record(mailbox: Mailbox, error: str) -> None:

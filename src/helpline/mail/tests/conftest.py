@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+from collections.abc import Iterator
 from email.message import EmailMessage
 from email.utils import make_msgid
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.test import TestCase
+
+from . import peers
 
 REPO = Path(__file__).resolve().parents[4]
 # The shared data sets sit beside the checkout (../shared); a clone made elsewhere on this
@@ -78,3 +84,42 @@ def mailbox(desk: Any) -> Any:
     from helpline.mail.models import Mailbox
 
     return Mailbox.objects.create(address="support@helpline.test", team=desk.l1)
+
+
+@pytest.fixture
+def imap_port() -> Iterator[int]:
+    """A private dovecot IMAP server on loopback (its own config in a temp folder)."""
+    if not Path(peers.DOVECOT).exists():
+        pytest.skip("dovecot-imapd is not installed (apt-get install dovecot-imapd)")
+    root = Path(tempfile.mkdtemp(prefix="helpline-dovecot-"))
+    try:
+        with peers.dovecot(root) as port:
+            yield port
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def imap_mailbox(port: int, **extra: Any) -> Any:
+    """An IMAP mailbox polling the test's dovecot with the test user's password."""
+    from helpline.mail import services
+    from helpline.mail.models import Mailbox
+
+    mailbox = Mailbox.objects.create(
+        address=peers.USER,
+        way=Mailbox.Way.IMAP,
+        imap_host="127.0.0.1",
+        imap_port=port,
+        imap_security=Mailbox.Security.NONE,
+        imap_username=peers.USER,
+        **extra,
+    )
+    services.mailbox_set_imap_secret(mailbox=mailbox, secret=peers.PASSWORD)
+    return mailbox
+
+
+def poll(mailbox: Any, **options: Any) -> int:
+    """Poll as the periodic task does; the processing task runs after the commit."""
+    from helpline.mail.imap import poll_mailbox
+
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        return poll_mailbox(mailbox, **options)

@@ -206,7 +206,8 @@ def append(port: int, *messages: bytes, folder: str = "INBOX") -> None:
     client = imap_client(port)
     try:
         for raw in messages:
-            client.append(folder, "", None, raw)
+            status, data = client.append(f'"{folder}"', "", None, raw)
+            assert status == "OK", data
     finally:
         client.logout()
 
@@ -214,10 +215,29 @@ def append(port: int, *messages: bytes, folder: str = "INBOX") -> None:
 def flags(port: int, folder: str = "INBOX") -> list[bytes]:
     client = imap_client(port)
     try:
-        _status, count = client.select(folder)
+        _status, count = client.select(f'"{folder}"')
         if int(count[0] or 0) == 0:
             return []
         _status, data = client.fetch("1:*", "(FLAGS)")
         return [item for item in data if isinstance(item, bytes)]
+    finally:
+        client.logout()
+
+
+def create_folder(port: int, folder: str) -> None:
+    """Create a folder (`folder` as it goes on the wire: modified UTF-7)."""
+    client = imap_client(port)
+    try:
+        status, data = client.create(f'"{folder}"')
+        assert status == "OK", data
+    finally:
+        client.logout()
+
+
+def delete_folder(port: int, folder: str) -> None:
+    client = imap_client(port)
+    try:
+        status, data = client.delete(f'"{folder}"')
+        assert status == "OK", data
     finally:
         client.logout()

@@ -10,7 +10,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,49 +19,17 @@ from django.test import TestCase
 
 from helpline.integrations.services import token_create
 from helpline.mail import services
-from helpline.mail.imap import poll_mailbox
 from helpline.mail.models import InboundEmail, Mailbox
 from helpline.tickets.models import Message
 
 from . import peers
-from .conftest import build_email
-
-
-@pytest.fixture
-def imap_port() -> Iterator[int]:
-    if not Path(peers.DOVECOT).exists():
-        pytest.skip("dovecot-imapd is not installed (apt-get install dovecot-imapd)")
-    root = Path(tempfile.mkdtemp(prefix="helpline-dovecot-"))
-    try:
-        with peers.dovecot(root) as port:
-            yield port
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
-
-
-def _imap_mailbox(port: int, **extra: Any) -> Mailbox:
-    mailbox = Mailbox.objects.create(
-        address=peers.USER,
-        way=Mailbox.Way.IMAP,
-        imap_host="127.0.0.1",
-        imap_port=port,
-        imap_security=Mailbox.Security.NONE,
-        imap_username=peers.USER,
-        **extra,
-    )
-    services.mailbox_set_imap_secret(mailbox=mailbox, secret=peers.PASSWORD)
-    return mailbox
-
-
-def _poll(mailbox: Mailbox) -> int:
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        return poll_mailbox(mailbox)
+from .conftest import build_email, imap_mailbox, poll
 
 
 def test_imap_poller_ingests_marks_seen_and_resumes(desk: Any, imap_port: int) -> None:
     peers.append(imap_port, *(build_email(subject=f"imap {i}") for i in range(3)))
-    mailbox = _imap_mailbox(imap_port)
-    assert _poll(mailbox) == 3
+    mailbox = imap_mailbox(imap_port)
+    assert poll(mailbox) == 3
     assert mailbox.last_error == ""
     assert sorted(InboundEmail.objects.values_list("subject", "state")) == [
         (f"imap {i}", "processed") for i in range(3)
@@ -70,17 +37,17 @@ def test_imap_poller_ingests_marks_seen_and_resumes(desk: Any, imap_port: int) -
     assert all(b"\\Seen" in item for item in peers.flags(imap_port))
     assert mailbox.imap_last_uid == 3 and mailbox.imap_uid_validity
     peers.append(imap_port, build_email(subject="imap 3"), build_email(subject="imap 4"))
-    assert _poll(mailbox) == 2
-    assert _poll(mailbox) == 0
+    assert poll(mailbox) == 2
+    assert poll(mailbox) == 0
     assert Message.objects.count() == 5
 
 
 def test_imap_poller_moves_processed_mail(desk: Any, imap_port: int) -> None:
     peers.append(imap_port, build_email(subject="move me"))
-    mailbox = _imap_mailbox(
+    mailbox = imap_mailbox(
         imap_port, processed_action=Mailbox.Processed.MOVE, processed_folder="Processed"
     )
-    assert _poll(mailbox) == 1
+    assert poll(mailbox) == 1
     assert peers.flags(imap_port, "INBOX") == []
     assert len(peers.flags(imap_port, "Processed")) == 1
     assert InboundEmail.objects.get().state == "processed"
@@ -93,12 +60,12 @@ def test_imap_xoauth2_login(desk: Any) -> None:
     try:
         with peers.introspection_server() as url, peers.dovecot(root, url) as port:
             peers.append(port, build_email(subject="oauth"))
-            mailbox = _imap_mailbox(port, imap_auth=Mailbox.Auth.XOAUTH2)
+            mailbox = imap_mailbox(port, imap_auth=Mailbox.Auth.XOAUTH2)
             services.mailbox_set_imap_secret(mailbox=mailbox, secret=peers.TOKEN)
-            assert _poll(mailbox) == 1, mailbox.last_error
+            assert poll(mailbox) == 1, mailbox.last_error
             services.mailbox_set_imap_secret(mailbox=mailbox, secret="expired-token")
             peers.append(port, build_email(subject="oauth 2"))
-            assert _poll(mailbox) == 0
+            assert poll(mailbox) == 0
             assert mailbox.last_error.startswith("connect")
     finally:
         shutil.rmtree(root, ignore_errors=True)
@@ -106,9 +73,9 @@ def test_imap_xoauth2_login(desk: Any) -> None:
 
 
 def test_imap_wrong_password_is_recorded(desk: Any, imap_port: int) -> None:
-    mailbox = _imap_mailbox(imap_port)
+    mailbox = imap_mailbox(imap_port)
     services.mailbox_set_imap_secret(mailbox=mailbox, secret="wrong")
-    assert _poll(mailbox) == 0
+    assert poll(mailbox) == 0
     assert "connect" in mailbox.last_error
     assert peers.PASSWORD not in mailbox.last_error
 
