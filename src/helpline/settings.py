@@ -234,6 +234,11 @@ HELPLINE_API_RATE_LIMIT = os.environ.get("HELPLINE_API_RATE_LIMIT", "600/60")
 HELPLINE_MAIL_MAX_MESSAGE_BYTES = int(
     os.environ.get("HELPLINE_MAIL_MAX_MESSAGE_BYTES", str(40 * 1024 * 1024))
 )
+# The largest message the SMTP/LMTP intake and the HTTP endpoint accept (kept raw; above
+# the message limit it is not parsed, its ticket message says so).
+HELPLINE_MAIL_MAX_STORED_BYTES = int(
+    os.environ.get("HELPLINE_MAIL_MAX_STORED_BYTES", str(100 * 1024 * 1024))
+)
 HELPLINE_MAIL_SENDER_RATE = os.environ.get("HELPLINE_MAIL_SENDER_RATE", "30/3600")
 HELPLINE_QUEUE_AGEING_BOUND_MINUTES = int(
     os.environ.get("HELPLINE_QUEUE_AGEING_BOUND_MINUTES", "240")

@@ -10,7 +10,9 @@ Routers (registered in helpline/api_urls.py):
 The body is the message itself (`Content-Type: message/rfc822`), stored byte for byte.
 Authentication: an API token with the `mail:write` scope, or the mailbox's own secret in
 `X-Mailbox-Secret`. `202` means the raw message is stored (processing follows); sending
-the same message again answers `202` with the same id and `duplicate: true`.
+the same message again answers `202` with the same id and `duplicate: true`. A message
+above the parsing limit (up to `HELPLINE_MAIL_MAX_STORED_BYTES`) is stored too and makes a
+ticket message with a notice.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from helpline.api import InSchema
 from helpline.core.errors import AuthenticationFailed, NotFound, PayloadTooLarge, ValidationError
 from helpline.integrations.auth import TokenAuth, require_scope
 from helpline.mail import selectors, services
+from helpline.mail.intake import max_stored_bytes
 from helpline.mail.models import Mailbox
 from helpline.tickets.models import Category
 
@@ -72,7 +75,7 @@ def post_inbound(request: HttpRequest, mailbox: str) -> Any:
     """Store one raw message (the request body) for the mailbox (its id or address)."""
     target = _mailbox(mailbox)
     _authorize(request, target)
-    limit = services.max_message_bytes()
+    limit = max_stored_bytes()
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:

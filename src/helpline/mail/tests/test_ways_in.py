@@ -161,13 +161,28 @@ def test_http_endpoint_with_token_or_mailbox_secret(
     assert InboundEmail.objects.count() == 2
 
 
-def test_http_endpoint_size_limit(desk: Any, mailbox: Mailbox, client: Any, settings: Any) -> None:
+def test_http_endpoint_size_limits(desk: Any, mailbox: Mailbox, client: Any, settings: Any) -> None:
     settings.HELPLINE_MAIL_MAX_MESSAGE_BYTES = 100
+    settings.HELPLINE_MAIL_MAX_STORED_BYTES = 2_000
     secret = services.mailbox_new_http_secret(mailbox=mailbox)
-    response = _post(client, mailbox.address, build_email(), **{"X-Mailbox-Secret": secret})
+    # above the parsing limit: stored, and a ticket message with a notice
+    large = build_email(subject="large")
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        response = _post(client, mailbox.address, large, **{"X-Mailbox-Secret": secret})
+    assert response.status_code == 202, response.content
+    row = InboundEmail.objects.get(pk=response.json()["id"])
+    assert bytes(row.raw) == large and row.state == "processed"
+    assert row.ticket_message is not None
+    assert "larger than the limit" in row.ticket_message.body_text
+    # above what is stored at all: refused, nothing stored
+    huge = build_email(body="x" * 3_000)
+    response = _post(client, mailbox.address, huge, **{"X-Mailbox-Secret": secret})
     assert response.status_code == 413
     assert response.json()["error"]["code"] == "payload_too_large"
-    assert InboundEmail.objects.count() == 0
+    # an empty body is no message
+    empty = _post(client, mailbox.address, b"\r\n", **{"X-Mailbox-Secret": secret})
+    assert empty.status_code == 422 and empty.json()["error"]["fields"] == {"body": "empty"}
+    assert InboundEmail.objects.count() == 1
 
 
 def _database_url() -> str:
