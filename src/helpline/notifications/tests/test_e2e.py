@@ -1,9 +1,15 @@
 """End to end: a customer writes in, an agent's reply reaches a real SMTP server, and the
-customer's answer to that e-mail (In-Reply-To its Message-ID) threads into the same ticket."""
+customer's answer to that e-mail (In-Reply-To its Message-ID) threads into the same ticket;
+over real SMTP both ways (smtplib as the MTA into the intake server, aiosmtpd receiving
+ours); auto-replies and bounces are never answered."""
 
 from __future__ import annotations
 
+import smtplib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email.message import EmailMessage
+from email.utils import make_msgid
 from typing import Any
 
 import pytest
@@ -80,3 +86,131 @@ def test_reply_to_our_email_threads_back_into_the_ticket(
     # ... and the assigned agent hears about it.
     notice = OutboundEmail.objects.get(ticket=ticket, kind=Kind.CUSTOMER_REPLIED)
     assert (notice.recipients, notice.ticket_message_id) == (["agent1@helpline.test"], last.pk)
+
+
+@contextmanager
+def _intake() -> Iterator[int]:
+    """The built-in SMTP intake server on a free loopback port."""
+    from helpline.mail.intake import IntakeController
+    from helpline.mail.tests.peers import free_port
+
+    port = free_port()
+    controller = IntakeController("127.0.0.1", port)
+    controller.start()
+    try:
+        yield port
+    finally:
+        controller.stop()
+
+
+def _deliver(port: int, sender: str, raw: bytes) -> None:
+    """An MTA delivers `raw` to our intake server (CRLF line ends, as on the wire)."""
+    wire = raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
+        assert client.sendmail(sender, ["support@helpline.test"], wire) == {}
+
+
+def _answer(to: EmailMessage, body: str, *, headers: bool = True) -> bytes:
+    """What a mail client makes of "Reply" to `to`: Re: subject, In-Reply-To, References
+    (`headers=False`: a client that drops them and keeps only the subject)."""
+    msg = EmailMessage()
+    msg["From"] = "Alice Acme <alice@acme.test>"
+    msg["To"] = str(to["From"])
+    msg["Subject"] = f"Re: {to['Subject']}"
+    msg["Message-ID"] = make_msgid(domain="acme.test")
+    if headers:
+        msg["In-Reply-To"] = str(to["Message-ID"])
+        msg["References"] = " ".join(filter(None, [to["References"], to["Message-ID"]]))
+    msg.set_content(f"{body}\n\nOn Monday, Helpline wrote:\n> earlier text")
+    return msg.as_bytes()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_full_loop_over_real_smtp_in_and_out(desk: Any, smtp_peer: Any) -> None:
+    # given the intake server for support@, and outbound mail going to a real SMTP server
+    Mailbox.objects.create(address="support@helpline.test", way=Mailbox.Way.INTAKE, team=desk.l1)
+    with _intake() as port:
+        # when a customer writes in through an MTA
+        _deliver(
+            port,
+            "alice@acme.test",
+            _raw(subject="Printer offline", body="It says offline.", message_id="<f@acme.test>"),
+        )
+        ticket = Ticket.objects.get(subject="Printer offline")
+        # and an agent answers; the answer reaches the SMTP server
+        tickets.ticket_reply(actor=desk.agent1, ticket=ticket, body="Please power-cycle it.")
+        sent = OutboundEmail.objects.get(ticket=ticket, kind=Kind.REPLY)
+        assert sent.status == OutboundEmail.Status.SENT, sent.last_error
+        (answer,) = [m for m in smtp_peer.messages if m["Message-ID"] == f"<{sent.message_id}>"]
+        assert answer["In-Reply-To"] == "<f@acme.test>"
+        # and the customer answers that e-mail from their mail client, through the MTA
+        _deliver(port, "alice@acme.test", _answer(answer, "Done, it works now."))
+        # and once more from a client that keeps only the subject (with its [#token])
+        _deliver(port, "alice@acme.test", _answer(answer, "Still fine.", headers=False))
+    # then both answers are messages of the same ticket, nothing else was opened
+    assert Ticket.objects.count() == 1
+    rows = InboundEmail.objects.order_by("id")
+    assert [(row.state, row.ticket_id) for row in rows] == [("processed", ticket.pk)] * 3
+    bodies = list(ticket.messages.order_by("id").values_list("body_text", flat=True))
+    assert [body.split("\n")[0] for body in bodies] == [
+        "It says offline.",
+        "Please power-cycle it.",
+        "Done, it works now.",
+        "Still fine.",
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_auto_replies_and_bounces_get_no_answer_and_stop_mail_to_the_address(
+    desk: Any, smtp_peer: Any
+) -> None:
+    # given a ticket whose receipt and a reply went out to the customer
+    Mailbox.objects.create(address="support@helpline.test", way=Mailbox.Way.INTAKE)
+    with _intake() as port:
+        _deliver(
+            port,
+            "alice@acme.test",
+            _raw(subject="VPN down", body="No tunnel.", message_id="<v@acme.test>"),
+        )
+        ticket = Ticket.objects.get(subject="VPN down")
+        tickets.ticket_reply(actor=desk.agent1, ticket=ticket, body="Which client?")
+        sent = OutboundEmail.objects.get(ticket=ticket, kind=Kind.REPLY)
+        outbound_before = OutboundEmail.objects.count()
+        # when the customer's vacation responder answers it
+        vacation = EmailMessage()
+        vacation["From"] = "alice@acme.test"
+        vacation["To"] = "support@helpline.test"
+        vacation["Subject"] = "Out of Office: VPN down"
+        vacation["Auto-Submitted"] = "auto-replied"
+        vacation["In-Reply-To"] = f"<{sent.message_id}>"
+        vacation["Message-ID"] = make_msgid(domain="acme.test")
+        vacation.set_content("I am away until Monday.")
+        _deliver(port, "", vacation.as_bytes())
+        # and the customer's server bounces our reply
+        bounce = (
+            "From: MAILER-DAEMON@mx.acme.test\r\nTo: support@helpline.test\r\n"
+            "Subject: Undelivered Mail Returned to Sender\r\n"
+            "Message-ID: <bounce-1@mx.acme.test>\r\nMIME-Version: 1.0\r\n"
+            'Content-Type: multipart/report; report-type=delivery-status; boundary="d"\r\n\r\n'
+            "--d\r\nContent-Type: text/plain\r\n\r\nMailbox gone.\r\n"
+            "--d\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx\r\n\r\n"
+            "Final-Recipient: rfc822; alice@acme.test\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+            "Diagnostic-Code: smtp; 550 5.1.1 user unknown\r\n\r\n"
+            f"--d\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <{sent.message_id}>\r\n"
+            "\r\n--d--\r\n"
+        ).encode()
+        _deliver(port, "", bounce)
+    # then neither made a ticket nor any e-mail (no auto-response, no notification)
+    kinds = dict(InboundEmail.objects.values_list("subject", "kind"))
+    assert kinds["Out of Office: VPN down"] == "auto_reply"
+    assert kinds["Undelivered Mail Returned to Sender"] == "bounce"
+    assert Ticket.objects.count() == 1
+    assert OutboundEmail.objects.count() == outbound_before
+    # the bounce is attached to the ticket as an internal note
+    note = ticket.messages.order_by("id").last()
+    assert note is not None and note.kind == Message.Kind.INTERNAL
+    assert [a.filename for a in note.attachments.all()] == ["bounce.eml"]
+    # and the address is failing: the next reply is not mailed to it
+    tickets.ticket_reply(actor=desk.agent1, ticket=ticket, body="Are you there?")
+    assert OutboundEmail.objects.count() == outbound_before
+    assert [str(m["To"]) for m in smtp_peer.messages] == ["alice@acme.test"] * 2
