@@ -248,6 +248,7 @@ def timer_start(
     paused: bool,
     team_id: int | None = None,
 ) -> SlaTimer | None:
+    """Start a timer of `kind` under `policy` (saved, evented); None without a target."""
     timer = _new_timer(
         ticket=ticket,
         kind=kind,
@@ -258,16 +259,8 @@ def timer_start(
         paused=paused,
         team_id=team_id,
     )
-    if timer is None:
-        return None
-    timer.save()
-    _record(
-        timer,
-        _started_event(timer),
-        "sla_started",
-        after=_started_after(timer),
-        note=policy.name,
-    )
+    if timer is not None:
+        _save_started([timer])
     return timer
 
 
@@ -304,17 +297,71 @@ def _new_timer(
     return timer
 
 
-def _started_event(timer: SlaTimer) -> events.SlaTimerStarted:
-    return events.SlaTimerStarted(
-        **_base(timer),
-        target_seconds=timer.target_seconds,
-        business=timer.business,
-        state=timer.state,
+def _new_sla_timer(
+    ticket: Ticket,
+    kind: str,
+    *,
+    policy: SlaPolicy | None,
+    calendar: Calendar | None,
+    cache: CalendarCache,
+    now: datetime,
+    paused: bool,
+) -> SlaTimer | None:
+    """The SLA timer of `kind` a ticket without one (running, paused or met) starts under
+    its policy: resolution always, first response until the first response was given (a
+    next response starts with a customer's message, `on_message`). None when none starts
+    (no policy, no target for the kind). Scheduled, not saved."""
+    if policy is None:
+        return None
+    if kind != Metric.RESOLUTION and (
+        kind != Metric.FIRST_RESPONSE or ticket.first_response_at is not None
+    ):
+        return None
+    return _new_timer(
+        ticket=ticket,
+        kind=kind,
+        policy=policy,
+        calendar=calendar,
+        cache=cache,
+        now=now,
+        paused=paused,
     )
 
 
-def _started_after(timer: SlaTimer) -> dict[str, Any]:
-    return {"target_seconds": timer.target_seconds, "due_at": _iso(timer.due_at)}
+def _save_started(timers: Sequence[SlaTimer]) -> None:
+    """Save new timers (one INSERT), each with its `SlaTimerStarted` event and `sla_started`
+    audit entry (by the system), in order."""
+    if not timers:
+        return
+    SlaTimer.objects.bulk_create(timers)
+    records = emit_many(
+        [
+            (
+                events.SlaTimerStarted(
+                    **_base(timer),
+                    target_seconds=timer.target_seconds,
+                    business=timer.business,
+                    state=timer.state,
+                ),
+                ("ticket", timer.ticket_id),
+            )
+            for timer in timers
+        ],
+        actor=None,
+    )
+    AuditEntry.objects.bulk_create(
+        AuditEntry(
+            ticket_id=timer.ticket_id,
+            actor=None,
+            action="sla_started",
+            field=f"sla.{timer.kind}",
+            before=None,
+            after={"target_seconds": timer.target_seconds, "due_at": _iso(timer.due_at)},
+            note=timer.policy.name if timer.policy is not None else "",
+            event_id=record.uuid,
+        )
+        for timer, record in zip(timers, records, strict=True)
+    )
 
 
 def timer_pause(*, timer: SlaTimer, cache: CalendarCache, now: datetime) -> None:
@@ -491,20 +538,18 @@ def _sync(ticket: Ticket, now: datetime, cache: CalendarCache) -> None:
                 timer_retarget(
                     timer=existing, policy=policy, calendar=calendar, cache=cache, now=now
                 )
-        elif policy is not None and minutes is not None and kind not in done:
-            wanted = kind == Metric.RESOLUTION or (
-                kind == Metric.FIRST_RESPONSE and ticket.first_response_at is None
+        elif kind not in done:
+            started = _new_sla_timer(
+                ticket,
+                kind,
+                policy=policy,
+                calendar=calendar,
+                cache=cache,
+                now=now,
+                paused=paused,
             )
-            if wanted:
-                timer_start(
-                    ticket=ticket,
-                    kind=kind,
-                    policy=policy,
-                    calendar=calendar,
-                    cache=cache,
-                    now=now,
-                    paused=paused,
-                )
+            if started is not None:
+                _save_started([started])
     for timer in timers:
         if timer.kind == Metric.HANDOFF_RESPONSE:
             ola = resolve_policy(ticket, kind=SlaPolicy.Kind.OLA, team_id=timer.team_id)
@@ -556,7 +601,7 @@ def start_new_tickets(*, starts: Sequence[tuple[int, datetime]]) -> None:
         )
         calendars: dict[tuple[Any, ...], Calendar | None] = {}
         fresh: list[int] = []
-        started: list[tuple[SlaTimer, SlaPolicy]] = []
+        started: list[SlaTimer] = []
         for ticket in tickets:
             now = now_of[ticket.pk]
             if ticket.pk in with_timers or ticket.status in (Status.SOLVED, Status.CLOSED):
@@ -570,15 +615,9 @@ def start_new_tickets(*, starts: Sequence[tuple[int, datetime]]) -> None:
             if key not in calendars:
                 calendars[key] = resolve_calendar(ticket, policy)
             for kind in SLA_METRICS:
-                # as `_sync` does for a ticket without timers
-                wanted = kind == Metric.RESOLUTION or (
-                    kind == Metric.FIRST_RESPONSE and ticket.first_response_at is None
-                )
-                if not wanted:
-                    continue
-                timer = _new_timer(
-                    ticket=ticket,
-                    kind=kind,
+                timer = _new_sla_timer(
+                    ticket,
+                    kind,
                     policy=policy,
                     calendar=calendars[key],
                     cache=cache,
@@ -586,26 +625,8 @@ def start_new_tickets(*, starts: Sequence[tuple[int, datetime]]) -> None:
                     paused=ticket.status in pausing,
                 )
                 if timer is not None:
-                    started.append((timer, policy))
-        if started:
-            SlaTimer.objects.bulk_create([timer for timer, _policy in started])
-            records = emit_many(
-                [(_started_event(timer), ("ticket", timer.ticket_id)) for timer, _p in started],
-                actor=None,
-            )
-            AuditEntry.objects.bulk_create(
-                AuditEntry(
-                    ticket_id=timer.ticket_id,
-                    actor=None,
-                    action="sla_started",
-                    field=f"sla.{timer.kind}",
-                    before=None,
-                    after=_started_after(timer),
-                    note=policy.name,
-                    event_id=record.uuid,
-                )
-                for (timer, policy), record in zip(started, records, strict=True)
-            )
+                    started.append(timer)
+        _save_started(started)
         refresh_ticket_due(fresh)
 
 

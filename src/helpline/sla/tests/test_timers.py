@@ -253,3 +253,51 @@ def test_ola_breach_when_the_receiving_team_is_slow(desk, act, open_ticket, cloc
     act(tickets.ticket_transfer, actor=desk.admin, ticket=ticket, team=desk.finance_team)
     handoff.refresh_from_db()
     assert handoff.state == SlaTimer.State.CANCELLED
+
+
+def test_a_policy_that_applies_later_starts_what_creation_would(
+    desk, act, open_ticket, clock, office, capture_events
+):
+    # Given a policy for urgent tickets only, a normal ticket (no timers) and a normal one
+    # already answered
+    config.policy_create(
+        actor=desk.admin, name="Urgent", priorities=["urgent"], first_response_minutes=15,
+        resolution_minutes=120,
+    )  # fmt: skip
+    later = open_ticket()
+    answered = open_ticket(desk.bob)
+    assert not later.sla_timers.exists() and not answered.sla_timers.exists()
+    clock.set(2026, 3, 9, 9, 5)
+    act(tickets.ticket_reply, actor=desk.agent1, ticket=answered, body="Looking into it.")
+    # When at 09:10 one urgent ticket is opened and the other two become urgent
+    clock.set(2026, 3, 9, 9, 10)
+    at_once = open_ticket(desk.agent1, requester=desk.alice, priority="urgent")
+    for ticket in (later, answered):
+        act(tickets.ticket_update, actor=desk.agent1, ticket=ticket, priority="urgent")
+    # Then the ticket that became urgent got the timers of the one opened urgent
+    fields = (
+        "target_seconds", "business", "state", "policy_id", "calendar_id", "started_at",
+        "running_since", "due_at", "warn_at",
+    )  # fmt: skip
+
+    def started(ticket):
+        return {kind: [getattr(timer, f) for f in fields] for kind, timer in timers(ticket).items()}
+
+    assert set(started(at_once)) == {"first_response", "resolution"}
+    assert started(later) == started(at_once)
+    assert timers(later)["first_response"].due_at == at(2026, 3, 9, 9, 25)
+    # and the answered one only the resolution timer
+    assert started(answered) == {"resolution": started(at_once)["resolution"]}
+
+    def audit(ticket):
+        return list(
+            AuditEntry.objects.filter(ticket=ticket, action="sla_started")
+            .order_by("pk")
+            .values_list("field", "after", "note")
+        )
+
+    assert audit(later) == audit(at_once)
+    assert [note for _field, _after, note in audit(later)] == ["Urgent", "Urgent"]
+    assert len(capture_events.of(SlaTimerStarted)) == 5
+    later.refresh_from_db()
+    assert later.sla_due_at == at(2026, 3, 9, 9, 25)
