@@ -9,7 +9,7 @@ time; the periodic task: the clock) and tests decide what time it is.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -764,20 +764,32 @@ def _recipients(timer: SlaTimer, actions: Iterable[str]) -> list[int]:
     return list(dict.fromkeys(people))
 
 
-def _load(timer_id: int) -> SlaTimer:
+# (the mark set when it fires, the time it comes due) of a warning and of a breach
+_WARNING = ("warned_at", "warn_at")
+_BREACH = ("breached_at", "due_at")
+
+
+def _due(alert: tuple[str, str], now: datetime) -> Q:
+    """Running timers whose warning or breach (`alert`) came due by `now`, not fired yet (as
+    the partial indexes `sla_timer_warn_pending` and `sla_timer_due_pending` hold them)."""
+    mark, at = alert
+    return Q(state=SlaTimer.State.RUNNING, **{f"{mark}__isnull": True, f"{at}__lte": now})
+
+
+def _claim(timer_id: int, alert: tuple[str, str], now: datetime) -> SlaTimer | None:
+    """The timer, if its warning or breach is due and this call marks it fired. Exactly
+    once: the conditional update is the guard, so concurrent or repeated runs get None."""
+    if not SlaTimer.objects.filter(_due(alert, now), pk=timer_id).update(**{alert[0]: now}):
+        return None
     return SlaTimer.objects.select_related("ticket__organization", "policy").get(pk=timer_id)
 
 
 def timer_warn(*, timer_id: int, now: datetime) -> bool:
-    """Fire the warning of a timer whose `warn_at` has passed. Exactly once: the conditional
-    update is the guard, so concurrent or repeated runs fire nothing more."""
+    """Fire the warning of a timer whose `warn_at` has passed, exactly once (`_claim`)."""
     with transaction.atomic():
-        claimed = SlaTimer.objects.filter(
-            pk=timer_id, state=SlaTimer.State.RUNNING, warned_at__isnull=True, warn_at__lte=now
-        ).update(warned_at=now)
-        if not claimed:
+        timer = _claim(timer_id, _WARNING, now)
+        if timer is None:
             return False
-        timer = _load(timer_id)
         actions = timer.policy.breach_actions if timer.policy else []
         recipients = _recipients(timer, actions)
         assert timer.warn_at is not None
@@ -792,16 +804,13 @@ def timer_warn(*, timer_id: int, now: datetime) -> bool:
 
 def timer_breach(*, timer_id: int, now: datetime) -> bool:
     """Fire the breach of a timer whose `due_at` has passed and run the policy's breach
-    actions, exactly once (same guard as `timer_warn`)."""
+    actions, exactly once (`_claim`)."""
     from helpline.tickets import services as tickets
 
     with transaction.atomic():
-        claimed = SlaTimer.objects.filter(
-            pk=timer_id, state=SlaTimer.State.RUNNING, breached_at__isnull=True, due_at__lte=now
-        ).update(breached_at=now)
-        if not claimed:
+        timer = _claim(timer_id, _BREACH, now)
+        if timer is None:
             return False
-        timer = _load(timer_id)
         actions = list(timer.policy.breach_actions if timer.policy else [])
         recipients = _recipients(timer, actions)
         _record(
@@ -840,27 +849,24 @@ def process_due(*, now: datetime | None = None, batch: int = 500) -> tuple[int, 
     """Fire every warning and breach that came due by `now` (catching up after downtime).
     Returns (warnings, breaches) fired."""
     now = now or timezone.now()
-    warned = breached = 0
+    return (
+        _fire_due(_WARNING, timer_warn, now=now, batch=batch),
+        _fire_due(_BREACH, timer_breach, now=now, batch=batch),
+    )
+
+
+def _fire_due(
+    alert: tuple[str, str], fire: Callable[..., bool], *, now: datetime, batch: int
+) -> int:
+    """Fire the due warnings or breaches (`alert`) earliest first, `batch` ids at a time;
+    how many fired."""
+    fired = 0
     while True:
         ids = list(
-            SlaTimer.objects.filter(
-                state=SlaTimer.State.RUNNING, warned_at__isnull=True, warn_at__lte=now
-            )
-            .order_by("warn_at", "pk")
+            SlaTimer.objects.filter(_due(alert, now))
+            .order_by(alert[1], "pk")
             .values_list("pk", flat=True)[:batch]
         )
-        warned += sum(timer_warn(timer_id=pk, now=now) for pk in ids)
+        fired += sum(fire(timer_id=pk, now=now) for pk in ids)
         if len(ids) < batch:
-            break
-    while True:
-        ids = list(
-            SlaTimer.objects.filter(
-                state=SlaTimer.State.RUNNING, breached_at__isnull=True, due_at__lte=now
-            )
-            .order_by("due_at", "pk")
-            .values_list("pk", flat=True)[:batch]
-        )
-        breached += sum(timer_breach(timer_id=pk, now=now) for pk in ids)
-        if len(ids) < batch:
-            break
-    return warned, breached
+            return fired

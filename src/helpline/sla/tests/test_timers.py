@@ -301,3 +301,16 @@ def test_a_policy_that_applies_later_starts_what_creation_would(
     assert len(capture_events.of(SlaTimerStarted)) == 5
     later.refresh_from_db()
     assert later.sla_due_at == at(2026, 3, 9, 9, 25)
+
+
+def test_catching_up_in_small_batches_fires_each_warning_and_breach_once(
+    desk, act, open_ticket, clock, standard
+):
+    made = [open_ticket() for _ in range(3)]
+    clock.set(2026, 3, 10, 12)
+    # six warnings and six breaches came due; two at a time, earliest first
+    assert act(services.process_due, batch=2) == (6, 6)
+    assert act(services.process_due, batch=2) == (0, 0)
+    fired = SlaTimer.objects.filter(ticket__in=made)
+    assert all(t.warned_at == clock() and t.breached_at == clock() for t in fired)
+    assert AuditEntry.objects.filter(ticket__in=made, action="sla_breached").count() == 6
