@@ -100,6 +100,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from django.core.management import call_command
     from django.urls import reverse
 
+    from helpline.core.management.consumer import settle_process
     from helpline.mail.models import InboundEmail, Mailbox
     from helpline.mail.services import (
         BATCH_SIZE,
@@ -122,6 +123,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     # A worker that has run before has its URL configuration loaded (messages with inline
     # images link to them); bare parsing is timed warm too.
     reverse("mail:inline", args=[1])
+    settle_process()  # as the worker does after start-up
     profile = None
     if args.profile:
         import cProfile

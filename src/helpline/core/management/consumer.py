@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from typing import Any
 
@@ -44,11 +45,20 @@ def create_consumer(
     """
     from huey.contrib.djhuey import HUEY
 
-    autodiscover_modules("tasks")
+    settle_process()
     options = consumer_options(workers, periodic=periodic)
     if embedded:
         return EmbeddedConsumer(HUEY, **options)
     return HUEY.create_consumer(**options)
+
+
+def settle_process() -> None:
+    """Import every app's tasks, then leave the objects made so far (modules, settings,
+    URL patterns, caches: they live as long as the process) out of the cyclic garbage
+    collector's full passes (`gc.freeze`). A full pass walks every tracked object; in a
+    worker ingesting mail they took about 5% of the time."""
+    autodiscover_modules("tasks")
+    gc.freeze()
 
 
 def describe_queue() -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import signal
 import socket
 import sqlite3
@@ -13,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from helpline.core.management.consumer import create_consumer
 from helpline.core.tests.clitools import child_env
 
 DEADLINE_SECONDS = 60
@@ -103,3 +105,13 @@ def test_worker_consumes_alone_and_stops_cleanly_on_sigint(tmp_path: Path) -> No
     output = log_path.read_text()
     assert returncode == 0, output
     assert "Traceback" not in output
+
+
+def test_a_consumer_leaves_start_up_objects_out_of_full_collections() -> None:
+    gc.unfreeze()
+    try:
+        consumer = create_consumer(workers=1, periodic=False, embedded=True)
+        assert consumer.workers == 1
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
