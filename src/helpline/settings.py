@@ -240,6 +240,9 @@ HELPLINE_MAIL_MAX_STORED_BYTES = int(
     os.environ.get("HELPLINE_MAIL_MAX_STORED_BYTES", str(100 * 1024 * 1024))
 )
 HELPLINE_MAIL_SENDER_RATE = os.environ.get("HELPLINE_MAIL_SENDER_RATE", "30/3600")
+# How long a stored message may sit unprocessed (a worker died with it) or failed before
+# the periodic task processes it again.
+HELPLINE_MAIL_RETRY_STALE_SECONDS = int(os.environ.get("HELPLINE_MAIL_RETRY_STALE_SECONDS", "120"))
 HELPLINE_QUEUE_AGEING_BOUND_MINUTES = int(
     os.environ.get("HELPLINE_QUEUE_AGEING_BOUND_MINUTES", "240")
 )

@@ -56,8 +56,13 @@ def poll_imap_mailboxes() -> None:
 
 @db_periodic_task(crontab(minute="*"))
 def retry_stale_inbound() -> None:
-    """Re-enqueue messages whose processing was lost (worker crash) or failed."""
+    """Re-enqueue messages whose processing was lost (worker crash) or failed, once they
+    were left alone for `HELPLINE_MAIL_RETRY_STALE_SECONDS` (a worker still processing a
+    batch is not overtaken)."""
+    from django.conf import settings
+
     from helpline.mail.services import stale_ids
 
-    for inbound_id in stale_ids(older_than=timedelta(minutes=2)):
+    stale = timedelta(seconds=settings.HELPLINE_MAIL_RETRY_STALE_SECONDS)
+    for inbound_id in stale_ids(older_than=stale):
         enqueue(process_inbound_task, inbound_id)

@@ -123,3 +123,14 @@ def poll(mailbox: Any, **options: Any) -> int:
 
     with TestCase.captureOnCommitCallbacks(execute=True):
         return poll_mailbox(mailbox, **options)
+
+
+def database_url() -> str:
+    """The URL of the test database, for processes a test starts (workers, commands)."""
+    from django.db import connection
+
+    conf = connection.settings_dict
+    if conf["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{conf['NAME']}"
+    auth = conf["USER"] + (f":{conf['PASSWORD']}" if conf["PASSWORD"] else "")
+    return f"postgres://{auth}@{conf['HOST']}:{conf['PORT'] or 5432}/{conf['NAME']}"

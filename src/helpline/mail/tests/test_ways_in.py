@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import TestCase
 
 from helpline.integrations.services import token_create
@@ -23,7 +22,7 @@ from helpline.mail.models import InboundEmail, Mailbox
 from helpline.tickets.models import Message
 
 from . import peers
-from .conftest import build_email, imap_mailbox, poll
+from .conftest import build_email, database_url, imap_mailbox, poll
 
 
 def test_imap_poller_ingests_marks_seen_and_resumes(desk: Any, imap_port: int) -> None:
@@ -185,14 +184,6 @@ def test_http_endpoint_size_limits(desk: Any, mailbox: Mailbox, client: Any, set
     assert InboundEmail.objects.count() == 1
 
 
-def _database_url() -> str:
-    conf = connection.settings_dict
-    if conf["ENGINE"].endswith("sqlite3"):
-        return f"sqlite:///{conf['NAME']}"
-    auth = conf["USER"] + (f":{conf['PASSWORD']}" if conf["PASSWORD"] else "")
-    return f"postgres://{auth}@{conf['HOST']}:{conf['PORT'] or 5432}/{conf['NAME']}"
-
-
 @pytest.mark.django_db(transaction=True)
 def test_worker_killed_mid_batch_loses_and_duplicates_nothing(desk: Any) -> None:
     mailbox = Mailbox.objects.create(address="support@helpline.test")
@@ -203,7 +194,7 @@ def test_worker_killed_mid_batch_loses_and_duplicates_nothing(desk: Any) -> None
         )
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "DJANGO_SETTINGS_MODULE": "helpline.test_settings",
         "HELPLINE_MAIL_SENDER_RATE": "0/1",
     }
