@@ -12,7 +12,7 @@ import hashlib
 import logging
 import operator
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import reduce
@@ -21,7 +21,7 @@ from urllib.parse import quote
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Field, Q
+from django.db.models import Count, F, Field, Q
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -35,6 +35,7 @@ from helpline.core.memo import memoized
 from helpline.core.tasks import enqueue
 from helpline.mail import parsing
 from helpline.mail.models import InboundEmail, InboundRaw, Mailbox, SenderStatus
+from helpline.notifications.threading import normalize_message_id, sent_tickets
 from helpline.tickets import bulk
 from helpline.tickets import services as tickets
 from helpline.tickets.models import Channel, Message, Status, Ticket, TicketLink
@@ -227,6 +228,12 @@ class _Batch:
     unknown: set[str] = field(default_factory=set)
     new_people: list[User] = field(default_factory=list)
     defer_people: bool = False
+    # Which tickets the Message-IDs the batch's messages name belong to.
+    threads: _Threads = field(default_factory=lambda: _Threads({}, {}))
+    # Per sender, the messages that became ticket messages within the rate window.
+    recent: dict[str, int] = field(default_factory=dict)
+    # Rows with their outcome, saved together at the end of the batch.
+    finished: list[InboundEmail] = field(default_factory=list)
     _own: set[str] | None = None
 
     @classmethod
@@ -240,12 +247,20 @@ class _Batch:
             )
         addresses: set[str] = set()
         message_ids: set[str] = set()
+        named: set[str] = set()
         for row in rows:
             parsed = batch.parsed[row.pk]
             addresses.update([parsed.sender, *parsed.to[:MAX_WATCHERS], *parsed.cc[:MAX_WATCHERS]])
             message_ids.add(parsed.message_id or row.message_id)
+            named.update(parsed.thread_ids)
+            if parsed.bounce is not None:
+                named.add(parsed.bounce.original_message_id)
         addresses.discard("")
         message_ids.discard("")
+        batch.threads = _Threads.load(named)
+        batch.recent = _recent_by_sender(
+            {parsed.sender for parsed in batch.parsed.values()} - {""}, [row.pk for row in rows]
+        )
         if addresses:
             for user in User.objects.filter(email__in=addresses).order_by("-id"):
                 batch.users[user.email] = user
@@ -277,16 +292,28 @@ class _Batch:
             }
         return self._own
 
-    def done(self, row: InboundEmail) -> None:
-        """A row processed in this batch is the first ticket message of its Message-ID."""
+    def finish(self, row: InboundEmail, outcome: _Outcome) -> None:
+        """Record the row's outcome (saved by `save_finished`), and what later messages of
+        the batch need to know of it: the first ticket message of its Message-ID, the
+        ticket of its Message-ID, its sender's count."""
+        _outcome(row, outcome)
+        self.finished.append(row)
         known = self.made.get(row.message_id)
         if row.message_id and row.ticket_message_id and (known is None or known[0] > row.pk):
             self.made[row.message_id] = (row.pk, row.ticket_id, row.ticket_message_id)
+        if row.message_id and row.ticket_id:
+            self.threads.received[row.message_id] = row.ticket_id
+        if row.state == State.PROCESSED:
+            self.recent[row.sender] = self.recent.get(row.sender, 0) + 1
+
+    def save_finished(self) -> None:
+        finished, self.finished = self.finished, []
+        _save_finished(finished)
 
     def waits_for(self, row: InboundEmail, parsed: parsing.ParsedEmail) -> bool:
         """Whether this message may depend on a pending new ticket (it is a duplicate of its
-        message, answers it, names a ticket number, is a bounce, has the same subject with
-        a reply prefix, or counts against the same sender's rate): write those first."""
+        message, answers it, names a ticket number, is a bounce, or has the same subject
+        with a reply prefix): write those first."""
         if not self.pending:
             return False
         ids = {item.row.message_id for item in self.pending} - {""}
@@ -298,9 +325,7 @@ class _Batch:
             wanted = parsing.normalized_subject(parsed.subject)
             if any(parsing.normalized_subject(i.plan.subject) == wanted for i in self.pending):
                 return True
-        return _rate_limit()[0] > 0 and any(
-            item.row.sender == parsed.sender for item in self.pending
-        )
+        return False
 
     def flush(self) -> None:
         """Write the pending new tickets together (with their messages, attachments,
@@ -318,9 +343,7 @@ class _Batch:
                     other=item.follow_up_of,
                     kind=TicketLink.Kind.FOLLOW_UP,
                 )
-            _outcome(item.row, _Outcome(State.PROCESSED, ticket=ticket, message=message))
-            self.done(item.row)
-        _save_finished([item.row for item in pending])
+            self.finish(item.row, _Outcome(State.PROCESSED, ticket=ticket, message=message))
 
     def save_people(self) -> None:
         """Save the new customers met so far (before they act or tickets name them)."""
@@ -438,9 +461,9 @@ def _process_batch(inbound_ids: list[int]) -> None:
                     batch.flush()
                 outcome = _process(row, parsed, batch)
                 if outcome is not None:  # else a new ticket, written by `flush`
-                    _finish(row, outcome)
-                    batch.done(row)
+                    batch.finish(row, outcome)
             batch.flush()
+            batch.save_finished()
     except Exception as exc:
         if len(inbound_ids) > 1:
             logger.warning("a batch of inbound e-mail failed; processing it one by one")
@@ -480,11 +503,6 @@ def _outcome(row: InboundEmail, outcome: _Outcome) -> None:
     row.processed_at = row.updated_at = timezone.now()
 
 
-def _finish(row: InboundEmail, outcome: _Outcome) -> None:
-    _outcome(row, outcome)
-    row.save(update_fields=FINISHED_FIELDS)
-
-
 def _save_finished(rows: list[InboundEmail]) -> None:
     """`row.save(update_fields=FINISHED_FIELDS)` for many rows: one statement, executed
     for each row (no model signals are connected to these rows)."""
@@ -516,7 +534,7 @@ def _process(row: InboundEmail, parsed: parsing.ParsedEmail, batch: _Batch) -> _
             raise _Reject("mailbox_inactive", _("The mailbox is switched off."))
         if parsed.bounce is not None:
             row.kind = InboundEmail.Kind.BOUNCE
-            return _bounce(row, parsed.bounce, batch.raw[row.pk])
+            return _bounce(row, parsed.bounce, batch)
         if parsed.auto_reply:
             row.kind = InboundEmail.Kind.AUTO_REPLY
             raise _Reject("auto_reply", parsed.auto_reply)
@@ -533,7 +551,7 @@ def _message(
         raise _Reject("no_sender", _("The message has no usable sender address."))
     if parsed.sender.lower() in batch.own:
         raise _Reject("own_address", _("The message comes from one of our own mailboxes."))
-    _check_rate(row)
+    _check_rate(row, batch)
     duplicate = _duplicate(row, batch)
     if duplicate is not None:
         return duplicate
@@ -541,7 +559,7 @@ def _message(
     if customer is None or not customer.is_active:
         raise _Reject("invalid_sender", _("The sender cannot be a requester: %s") % parsed.sender)
     text, html, attachments = _content(row, parsed, oversize)
-    ticket = _thread(parsed, customer)
+    ticket = _thread(parsed, customer, batch)
     follow_up_of: Ticket | None = None
     if ticket is not None and ticket.status == Status.CLOSED:
         if not row.mailbox.follow_up_on_closed:
@@ -604,16 +622,33 @@ def _rate_limit() -> tuple[int, int]:
     return (int(limit) if limit else 0), int(window or 3600)
 
 
-def _check_rate(row: InboundEmail) -> None:
-    """At most N messages per sender per window become ticket messages (mail storms)."""
+def _recent_by_sender(senders: set[str], excluded: list[int]) -> dict[str, int]:
+    """Per sender, the stored messages that became ticket messages within the rate window
+    (`excluded`: the batch's own rows)."""
+    limit, window = _rate_limit()
+    if limit <= 0 or not senders:
+        return {}
+    rows = (
+        InboundEmail.objects.filter(
+            sender__in=senders,
+            received_at__gte=timezone.now() - timedelta(seconds=window),
+            state=State.PROCESSED,
+        )
+        .exclude(pk__in=excluded)
+        .values_list("sender")
+        .annotate(count=Count("id"))
+    )
+    return dict(rows.order_by())
+
+
+def _check_rate(row: InboundEmail, batch: _Batch) -> None:
+    """At most N messages per sender per window become ticket messages (mail storms): the
+    ones stored before, the batch's finished ones and its pending new tickets."""
     limit, window = _rate_limit()
     if limit <= 0:
         return
-    since = timezone.now() - timedelta(seconds=window)
-    recent = InboundEmail.objects.filter(
-        sender=row.sender, received_at__gte=since, state=State.PROCESSED
-    ).exclude(pk=row.pk)
-    if recent.count() >= limit:
+    pending = sum(1 for item in batch.pending if item.row.sender == row.sender)
+    if batch.recent.get(row.sender, 0) + pending >= limit:
         raise _Reject(
             "rate_limited",
             _("More than %(limit)s messages from %(sender)s in %(window)s seconds.")
@@ -747,17 +782,39 @@ def _attachments(
 # --- threading -----------------------------------------------------------------------------
 
 
-def _sent_ticket(message_ids: list[str]) -> int | None:
-    try:
-        from helpline.notifications.threading import ticket_for_sent_message_ids
-    except ImportError:
+@dataclass
+class _Threads:
+    """Which ticket a Message-ID belongs to: of a message we received (the latest row with a
+    ticket), or of an e-mail we sent."""
+
+    received: dict[str, int]
+    sent: dict[str, int]
+
+    @classmethod
+    def load(cls, message_ids: Iterable[str]) -> _Threads:
+        wanted = sorted(set(message_ids) - {""})
+        threads = cls({}, {})
+        for start in range(0, len(wanted), 500):
+            chunk = wanted[start : start + 500]
+            rows = InboundEmail.objects.filter(message_id__in=chunk, ticket__isnull=False)
+            threads.received.update(rows.order_by("id").values_list("message_id", "ticket_id"))
+            threads.sent.update(sent_tickets(chunk))
+        return threads
+
+    def ticket(self, message_ids: list[str]) -> Ticket | None:
+        """Ticket of a message we received or sent, In-Reply-To first."""
+        if not message_ids:
+            return None
+        if message_ids[0] in self.received:
+            return _live(self.received[message_ids[0]])
+        for message_id in message_ids:
+            sent = self.sent.get(normalize_message_id(message_id))
+            if sent is not None:
+                return _live(sent)
+        for message_id in message_ids:
+            if message_id in self.received:
+                return _live(self.received[message_id])
         return None
-    return ticket_for_sent_message_ids(message_ids)
-
-
-def _received_tickets(message_ids: list[str]) -> dict[str, int]:
-    rows = InboundEmail.objects.filter(message_id__in=message_ids, ticket__isnull=False)
-    return dict(rows.order_by("id").values_list("message_id", "ticket_id"))
 
 
 def _live(ticket_id: int | None) -> Ticket | None:
@@ -772,18 +829,7 @@ def _live(ticket_id: int | None) -> Ticket | None:
 
 def find_ticket_for_ids(message_ids: list[str]) -> Ticket | None:
     """Ticket of a message we received or sent, In-Reply-To first."""
-    if not message_ids:
-        return None
-    received = _received_tickets(message_ids)
-    if message_ids[0] in received:
-        return _live(received[message_ids[0]])
-    sent = _sent_ticket(message_ids)
-    if sent is not None:
-        return _live(sent)
-    for message_id in message_ids:
-        if message_id in received:
-            return _live(received[message_id])
-    return None
+    return _Threads.load(message_ids).ticket(message_ids)
 
 
 def _may_use_token(ticket: Ticket, user: User) -> bool:
@@ -801,9 +847,9 @@ def _may_use_token(ticket: Ticket, user: User) -> bool:
     )
 
 
-def _thread(parsed: parsing.ParsedEmail, customer: User) -> Ticket | None:
+def _thread(parsed: parsing.ParsedEmail, customer: User, batch: _Batch) -> Ticket | None:
     ids = [mid for mid in parsed.thread_ids if mid != parsed.message_id]
-    ticket = find_ticket_for_ids(ids)
+    ticket = batch.threads.ticket(ids)
     if ticket is not None:
         return ticket
     for number in parsing.TICKET_TOKEN.findall(parsed.subject):
@@ -841,7 +887,7 @@ def _subject_match(parsed: parsing.ParsedEmail, customer: User) -> Ticket | None
 # --- bounces -------------------------------------------------------------------------------
 
 
-def _bounce(row: InboundEmail, bounce: parsing.Bounce, raw: bytes) -> _Outcome:
+def _bounce(row: InboundEmail, bounce: parsing.Bounce, batch: _Batch) -> _Outcome:
     now = timezone.now()
     reason = " ".join(filter(None, [bounce.status, bounce.diagnostic]))[:2000]
     for address in dict.fromkeys(bounce.failed):
@@ -856,7 +902,7 @@ def _bounce(row: InboundEmail, bounce: parsing.Bounce, raw: bytes) -> _Outcome:
             update_fields=["failing", "bounce_count", "last_bounce_at", "last_bounce_reason"]
         )
     ids = [bounce.original_message_id] if bounce.original_message_id else []
-    ticket = find_ticket_for_ids(ids)
+    ticket = batch.threads.ticket(ids)
     if ticket is None:
         raise _Reject("bounce_unmatched", _("Bounce for a message that is not ours: %s") % reason)
     recipients = ", ".join(bounce.failed or bounce.delayed) or _("unknown recipient")
@@ -865,6 +911,7 @@ def _bounce(row: InboundEmail, bounce: parsing.Bounce, raw: bytes) -> _Outcome:
         "reason": reason,
     }
     attachments = []
+    raw = batch.raw[row.pk]
     if len(raw) <= settings.HELPLINE_MAX_ATTACHMENT_BYTES:
         attachments.append(tickets.AttachmentIn("bounce.eml", "message/rfc822", raw))
     note = tickets.ticket_add_note(

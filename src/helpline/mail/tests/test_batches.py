@@ -6,12 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.test import TestCase
+from django.test import TestCase, override_settings
 
 from helpline.accounts.models import User
 from helpline.core.models import OutboxEvent
 from helpline.mail import services
 from helpline.mail.models import InboundEmail, Mailbox
+from helpline.notifications.models import Kind, OutboundEmail
+from helpline.tickets import services as tickets
 from helpline.tickets.models import Message, Ticket
 
 from .conftest import build_email
@@ -55,10 +57,10 @@ def test_a_failing_message_does_not_undo_the_rest_of_its_batch(
     ids = [row.pk for row, _c in services.store_many(mailbox=mailbox, raws=raws, source="test")]
     thread = services._thread
 
-    def fails_on_m1(parsed: Any, customer: Any) -> Any:
+    def fails_on_m1(parsed: Any, customer: Any, batch: Any) -> Any:
         if parsed.subject == "m1":
             raise RuntimeError("database went away")
-        return thread(parsed, customer)
+        return thread(parsed, customer, batch)
 
     monkeypatch.setattr(services, "_thread", fails_on_m1)
     services.process_many(ids)
@@ -236,3 +238,73 @@ def test_a_batch_finds_people_in_any_case_and_saves_new_ones_together(
         ],
     )
     assert created.count() == 220
+
+
+@override_settings(HELPLINE_MAIL_SENDER_RATE="3/3600")
+def test_a_batch_counts_each_senders_rate_with_the_mail_before_it(desk: Any, mailbox: Any) -> None:
+    # given one message from dave already processed within the window
+    before, _created = services.store_raw(mailbox=mailbox, raw=build_email(), source="test")
+    services.process_many([before.pk])
+    # when five more from dave and one from erin arrive together: new requests, a reply to
+    # one of them, and the rejected ones in between
+    first = build_email(subject="Storm 1", message_id="<s1@example.test>")
+    raws = [
+        first,
+        build_email(subject="Storm 2"),
+        build_email(subject="Re: Storm 1", in_reply_to="<s1@example.test>"),
+        build_email(subject="Storm 3"),
+        build_email(subject="Calm", sender="erin@example.test"),
+        build_email(subject="Storm 4"),
+    ]
+    ids = [row.pk for row, _c in services.store_many(mailbox=mailbox, raws=raws, source="test")]
+    services.process_many(ids)
+    # then dave's first two make ticket messages (3 with the one before), the rest are
+    # rejected, and erin is not held back by dave's storm
+    rows = {row.pk: row for row in InboundEmail.objects.all()}
+    assert [(rows[pk].state, rows[pk].rejection_reason) for pk in ids] == [
+        ("processed", ""),
+        ("processed", ""),
+        ("rejected", "rate_limited"),
+        ("rejected", "rate_limited"),
+        ("processed", ""),
+        ("rejected", "rate_limited"),
+    ]
+    assert sorted(Ticket.objects.values_list("subject", flat=True)) == [
+        "Calm",
+        "Printer on fire",
+        "Storm 1",
+        "Storm 2",
+    ]
+
+
+def test_a_batch_threads_replies_to_mail_we_sent_and_to_its_own_messages(
+    desk: Any, mailbox: Any
+) -> None:
+    # given a ticket with an e-mail we sent about it
+    ticket = tickets.ticket_create(actor=desk.alice, subject="Printer", body="Broken")
+    OutboundEmail.objects.create(
+        message_id="out-1@helpline.test",
+        kind=Kind.REPLY,
+        ticket=ticket,
+        from_address="support@helpline.test",
+        recipients=["alice@acme.test"],
+        subject=f"[#{ticket.pk}] Printer",
+        body_text="Hello",
+        dedupe_key="out-1",
+    )
+    # when a batch holds a reply to it, a new request, and a reply to that request
+    raws = [
+        build_email(
+            sender="alice@acme.test", subject="Re: Printer", in_reply_to="<out-1@helpline.test>"
+        ),
+        build_email(subject="Scanner", message_id="<new@example.test>"),
+        build_email(subject="Re: Scanner", in_reply_to="<new@example.test>", body="Still"),
+    ]
+    ids = [row.pk for row, _c in services.store_many(mailbox=mailbox, raws=raws, source="test")]
+    services.process_many(ids)
+    # then each reply is in its ticket
+    rows = [InboundEmail.objects.get(pk=pk) for pk in ids]
+    assert [row.state for row in rows] == ["processed"] * 3
+    assert rows[0].ticket == ticket
+    assert rows[2].ticket == rows[1].ticket != ticket
+    assert Ticket.objects.count() == 2

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from helpline.mail.services import find_ticket_for_ids
 from helpline.notifications.models import Kind, OutboundEmail
-from helpline.notifications.threading import ticket_for_sent_message_ids
 from helpline.tickets import services as tickets
 
 pytestmark = pytest.mark.django_db
@@ -32,17 +32,17 @@ def test_finds_ticket_of_first_known_id(desk: Any) -> None:
     _sent(first, "a1@helpline.test")
     _sent(second, "b1@helpline.test")
 
-    assert ticket_for_sent_message_ids(["<a1@helpline.test>"]) == first.pk
-    assert ticket_for_sent_message_ids(["unknown@x", " <b1@helpline.test> "]) == second.pk
+    assert find_ticket_for_ids(["<a1@helpline.test>"]) == first
+    assert find_ticket_for_ids(["unknown@x", " <b1@helpline.test> "]) == second
     # In-Reply-To comes first and wins over older References.
-    assert ticket_for_sent_message_ids(["b1@helpline.test", "a1@helpline.test"]) == second.pk
+    assert find_ticket_for_ids(["b1@helpline.test", "a1@helpline.test"]) == second
 
 
 def test_unknown_or_empty_ids_find_nothing(desk: Any) -> None:
     ticket = tickets.ticket_create(actor=desk.alice, subject="Printer", body="Broken")
     _sent(ticket, "a1@helpline.test")
 
-    assert ticket_for_sent_message_ids([]) is None
-    assert ticket_for_sent_message_ids(["", "  ", "<>"]) is None
-    assert ticket_for_sent_message_ids(["A1@helpline.test"]) is None  # ids are case-sensitive
-    assert ticket_for_sent_message_ids(["nobody@elsewhere"]) is None
+    assert find_ticket_for_ids([]) is None
+    assert find_ticket_for_ids(["", "  ", "<>"]) is None
+    assert find_ticket_for_ids(["A1@helpline.test"]) is None  # ids are case-sensitive
+    assert find_ticket_for_ids(["nobody@elsewhere"]) is None
