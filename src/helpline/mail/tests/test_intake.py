@@ -1,9 +1,16 @@
 """The SMTP/LMTP intake server with Python's smtplib as the MTA: one LMTP reply per
-recipient, never `250` for a message that was not stored, large messages kept."""
+recipient, never `250` for a message that was not stored, large messages kept, and the
+`helpline mail-intake` command itself."""
 
 from __future__ import annotations
 
+import os
+import signal
 import smtplib
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -16,7 +23,7 @@ from helpline.mail.models import InboundEmail, Mailbox
 from helpline.tickets.models import Message
 
 from . import peers
-from .conftest import build_email
+from .conftest import build_email, database_url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -126,3 +133,28 @@ def test_a_message_above_the_parsing_limit_is_kept_with_a_notice(desk: Any, sett
     assert row.state == "processed" and row.ticket_message is not None
     assert "larger than the limit" in row.ticket_message.body_text
     assert row.ticket is not None and row.ticket.subject == "large"
+
+
+def test_the_mail_intake_command_serves_lmtp_until_interrupted(desk: Any) -> None:
+    _mailbox("support@helpline.test")
+    port = peers.free_port()
+    env = {**os.environ, "DATABASE_URL": database_url()}
+    command = [sys.executable, "-m", "helpline.cli", "mail-intake", "--port", str(port), "--lmtp"]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.PIPE)  # noqa: S603
+    try:
+        for _ in range(200):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        raw = _wire(build_email(subject="via the command"))
+        with smtplib.LMTP("127.0.0.1", port, timeout=10) as client:
+            assert client.sendmail("dave@example.test", ["support@helpline.test"], raw) == {}
+    finally:
+        server.send_signal(signal.SIGINT)
+        out, _err = server.communicate(timeout=20)
+    assert server.returncode == 0
+    assert b"Stopped." in out
+    row = InboundEmail.objects.get()
+    assert (row.source, row.state, row.subject) == ("intake", "processed", "via the command")
