@@ -37,3 +37,23 @@ def test_desk_thread_shows_delivery_state_portal_does_not(
     assert "Move closer" in page
     assert 'class="deliveries' not in page
     assert "451 4.3.0" not in page
+
+
+def test_desk_thread_shows_sent_and_failed_with_the_servers_answer(
+    desk: Any, smtp_peer: Any, committed: Any
+) -> None:
+    with committed():
+        ticket = tickets.ticket_create(actor=desk.alice, subject="Printer", body="Jammed")
+    with committed():
+        tickets.ticket_reply(actor=desk.agent1, ticket=ticket, body="Open tray 2.")
+    smtp_peer.answer_rcpt("550 5.1.1 <alice@acme.test>: Recipient address rejected")
+    with committed():
+        tickets.ticket_reply(actor=desk.agent1, ticket=ticket, body="Did it help?")
+
+    agent = Client()
+    agent.force_login(desk.agent1)
+    page = agent.get(reverse("tickets:desk_ticket", args=[ticket.pk])).content.decode()
+    sent, failed = page.split("Open tray 2.")[1].split("Did it help?")
+    assert ">Sent</span>" in sent and "delivery-error" not in sent
+    assert ">Failed</span>" in failed
+    assert "550 5.1.1 &lt;alice@acme.test&gt;: Recipient address rejected" in failed
