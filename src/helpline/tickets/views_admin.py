@@ -97,6 +97,41 @@ def _save(request: HttpRequest, form: Any, change: Callable[[dict[str, Any]], An
     return True
 
 
+def _list_page(
+    request: AuthenticatedRequest,
+    section: str,
+    *,
+    form: Any,
+    create: Callable[[dict[str, Any]], Any],
+    form_title: str,
+    listing: Callable[[], dict[str, Any]],
+) -> HttpResponse:
+    """A list screen with the form for a new item: a valid POST creates it and comes back;
+    otherwise the list (`listing`: headers, rows and the rest of the list's context) and
+    the form with its errors."""
+    if request.method == "POST" and _save(request, form, create):
+        return HttpResponseRedirect(request.path)
+    context = _context(request, section, form=form, form_title=form_title, **listing())
+    return render(request, "tickets/desk/admin/list.html", context)
+
+
+def _edit_page(
+    request: AuthenticatedRequest,
+    section: str,
+    *,
+    form: Any,
+    update: Callable[[dict[str, Any]], Any],
+    title: str,
+    back: str,
+) -> HttpResponse:
+    """An edit screen: a valid POST saves and comes back; otherwise the form with its
+    errors."""
+    if request.method == "POST" and _save(request, form, update):
+        return HttpResponseRedirect(request.path)
+    context = _context(request, section, form=form, title=title, back=back)
+    return render(request, "tickets/desk/admin/edit.html", context)
+
+
 def _page(request: HttpRequest, queryset: QuerySet[Any]) -> dict[str, Any]:
     cursor = request.GET.get("cursor")
     try:
@@ -160,27 +195,25 @@ def admin_users(request: AuthenticatedRequest) -> HttpResponse:
             language=data["language"],
         )
 
-    if request.method == "POST" and _save(request, form, create):
-        return HttpResponseRedirect(request.path)
-    q = (request.GET.get("q") or "").strip()[:200]
-    role = request.GET.get("role") or None
-    users = accounts_selectors.user_list(
-        actor=actor, q=q, role=role if role in Role.values else None
-    ).select_related("organization")
-    page = _page(request, users)
-    context = _context(
-        request,
-        "users",
-        headers=[_("Name"), _("E-mail address"), _("Role"), _("Organization"), _("State")],
-        rows=[_user_row(user) for user in page["items"]],
-        next_cursor=page["next_cursor"],
-        search=q,
-        roles=Role.choices,
-        role=role,
-        form=form,
-        form_title=_("New user"),
+    def listing() -> dict[str, Any]:
+        q = (request.GET.get("q") or "").strip()[:200]
+        role = request.GET.get("role") or None
+        users = accounts_selectors.user_list(
+            actor=actor, q=q, role=role if role in Role.values else None
+        ).select_related("organization")
+        page = _page(request, users)
+        return {
+            "headers": [_("Name"), _("E-mail address"), _("Role"), _("Organization"), _("State")],
+            "rows": [_user_row(user) for user in page["items"]],
+            "next_cursor": page["next_cursor"],
+            "search": q,
+            "roles": Role.choices,
+            "role": role,
+        }
+
+    return _list_page(
+        request, "users", form=form, create=create, form_title=_("New user"), listing=listing
     )
-    return render(request, "tickets/desk/admin/list.html", context)
 
 
 @admin_area
@@ -207,12 +240,14 @@ def admin_user(request: AuthenticatedRequest, user_id: int) -> HttpResponse:
         data = {**data, "organization": _ref(Organization.objects, data["organization"])}
         accounts_services.user_update(actor=actor, user=user, **data)
 
-    if request.method == "POST" and _save(request, form, update):
-        return HttpResponseRedirect(request.path)
-    context = _context(
-        request, "users", form=form, title=f"{user.name} <{user.email}>", back="desk_admin_users"
+    return _edit_page(
+        request,
+        "users",
+        form=form,
+        update=update,
+        title=f"{user.name} <{user.email}>",
+        back="desk_admin_users",
     )
-    return render(request, "tickets/desk/admin/edit.html", context)
 
 
 # --- teams and lines ------------------------------------------------------------------------
@@ -234,31 +269,32 @@ def admin_teams(request: AuthenticatedRequest) -> HttpResponse:
             is_default=data["is_default"],
         )
 
-    if request.method == "POST" and _save(request, form, create):
-        return HttpResponseRedirect(request.path)
-    teams = accounts_selectors.team_list(actor=actor).select_related("department")
-    rows = [
-        {
-            "url": reverse("tickets:desk_admin_team", args=[team.pk]),
-            "cells": [
-                team.name,
-                team.get_kind_display(),
-                team.level or "—",
-                team.department.name if team.department else "—",
-                ", ".join(m.user.name for m in team.teammembership_set.all()) or "—",
-            ],
-        }
-        for team in teams
-    ]
-    context = _context(
+    def listing() -> dict[str, Any]:
+        teams = accounts_selectors.team_list(actor=actor).select_related("department")
+        rows = [
+            {
+                "url": reverse("tickets:desk_admin_team", args=[team.pk]),
+                "cells": [
+                    team.name,
+                    team.get_kind_display(),
+                    team.level or "—",
+                    team.department.name if team.department else "—",
+                    ", ".join(m.user.name for m in team.teammembership_set.all()) or "—",
+                ],
+            }
+            for team in teams
+        ]
+        headers = [_("Name"), _("Kind"), _("Line level"), _("Department"), _("Members")]
+        return {"headers": headers, "rows": rows}
+
+    return _list_page(
         request,
         "teams",
-        headers=[_("Name"), _("Kind"), _("Line level"), _("Department"), _("Members")],
-        rows=rows,
         form=form,
+        create=create,
         form_title=_("New team or line"),
+        listing=listing,
     )
-    return render(request, "tickets/desk/admin/list.html", context)
 
 
 @admin_area
@@ -348,36 +384,39 @@ def admin_organizations(request: AuthenticatedRequest) -> HttpResponse:
     def create(data: dict[str, Any]) -> None:
         accounts_services.organization_create(actor=actor, **_org_changes(data))
 
-    if request.method == "POST" and _save(request, form, create):
-        return HttpResponseRedirect(request.path)
-    q = (request.GET.get("q") or "").strip()[:200]
-    organizations = accounts_selectors.organization_list(actor=actor, q=q).select_related(
-        "service_manager"
-    )
-    page = _page(request, organizations)
-    rows = [
-        {
-            "url": reverse("tickets:desk_admin_organization", args=[org.pk]),
-            "cells": [
-                org.name,
-                org.plan.name if org.plan else "—",
-                org.service_manager.name if org.service_manager else "—",
-                ", ".join(org.domains) or "—",
-            ],
+    def listing() -> dict[str, Any]:
+        q = (request.GET.get("q") or "").strip()[:200]
+        organizations = accounts_selectors.organization_list(actor=actor, q=q).select_related(
+            "service_manager"
+        )
+        page = _page(request, organizations)
+        rows = [
+            {
+                "url": reverse("tickets:desk_admin_organization", args=[org.pk]),
+                "cells": [
+                    org.name,
+                    org.plan.name if org.plan else "—",
+                    org.service_manager.name if org.service_manager else "—",
+                    ", ".join(org.domains) or "—",
+                ],
+            }
+            for org in page["items"]
+        ]
+        return {
+            "headers": [_("Name"), _("Support plan"), _("Service manager"), _("E-mail domains")],
+            "rows": rows,
+            "next_cursor": page["next_cursor"],
+            "search": q,
         }
-        for org in page["items"]
-    ]
-    context = _context(
+
+    return _list_page(
         request,
         "organizations",
-        headers=[_("Name"), _("Support plan"), _("Service manager"), _("E-mail domains")],
-        rows=rows,
-        next_cursor=page["next_cursor"],
-        search=q,
         form=form,
+        create=create,
         form_title=_("New organization"),
+        listing=listing,
     )
-    return render(request, "tickets/desk/admin/list.html", context)
 
 
 @admin_area
@@ -400,12 +439,14 @@ def admin_organization(request: AuthenticatedRequest, organization_id: int) -> H
     def update(data: dict[str, Any]) -> None:
         accounts_services.organization_update(actor=actor, organization=org, **_org_changes(data))
 
-    if request.method == "POST" and _save(request, form, update):
-        return HttpResponseRedirect(request.path)
-    context = _context(
-        request, "organizations", form=form, title=org.name, back="desk_admin_organizations"
+    return _edit_page(
+        request,
+        "organizations",
+        form=form,
+        update=update,
+        title=org.name,
+        back="desk_admin_organizations",
     )
-    return render(request, "tickets/desk/admin/edit.html", context)
 
 
 # --- categories -----------------------------------------------------------------------------
@@ -427,27 +468,27 @@ def admin_categories(request: AuthenticatedRequest) -> HttpResponse:
             actor=actor, name=data["name"], parent=parent, description=data["description"]
         )
 
-    if request.method == "POST" and _save(request, form, create):
-        return HttpResponseRedirect(request.path)
-    active = set(
-        catalog.visible_categories(actor).filter(is_active=True).values_list("pk", flat=True)
-    )
-    rows = [
-        {
-            "url": reverse("tickets:desk_admin_category", args=[int(pk)]),
-            "cells": [name, _("in use") if int(pk) in active else _("not in use")],
-        }
-        for pk, name in choices
-    ]
-    context = _context(
+    def listing() -> dict[str, Any]:
+        active = set(
+            catalog.visible_categories(actor).filter(is_active=True).values_list("pk", flat=True)
+        )
+        rows = [
+            {
+                "url": reverse("tickets:desk_admin_category", args=[int(pk)]),
+                "cells": [name, _("in use") if int(pk) in active else _("not in use")],
+            }
+            for pk, name in choices
+        ]
+        return {"headers": [_("Name"), _("State")], "rows": rows}
+
+    return _list_page(
         request,
         "categories",
-        headers=[_("Name"), _("State")],
-        rows=rows,
         form=form,
+        create=create,
         form_title=_("New category"),
+        listing=listing,
     )
-    return render(request, "tickets/desk/admin/list.html", context)
 
 
 @admin_area
@@ -469,12 +510,14 @@ def admin_category(request: AuthenticatedRequest, category_id: int) -> HttpRespo
         parent = catalog.access_category(actor, int(data["parent"])) if data["parent"] else None
         catalog.category_update(actor=actor, category=category, **{**data, "parent": parent})
 
-    if request.method == "POST" and _save(request, form, update):
-        return HttpResponseRedirect(request.path)
-    context = _context(
-        request, "categories", form=form, title=category.name, back="desk_admin_categories"
+    return _edit_page(
+        request,
+        "categories",
+        form=form,
+        update=update,
+        title=category.name,
+        back="desk_admin_categories",
     )
-    return render(request, "tickets/desk/admin/edit.html", context)
 
 
 # --- custom fields --------------------------------------------------------------------------
@@ -488,30 +531,31 @@ def admin_custom_fields(request: AuthenticatedRequest) -> HttpResponse:
     def create(data: dict[str, Any]) -> None:
         catalog.custom_field_create(actor=actor, **data)
 
-    if request.method == "POST" and _save(request, form, create):
-        return HttpResponseRedirect(request.path)
-    rows = [
-        {
-            "url": reverse("tickets:desk_admin_custom_field", args=[field.pk]),
-            "cells": [
-                field.label,
-                field.key,
-                field.get_type_display(),
-                _("yes") if field.required else _("no"),
-                _("in use") if field.is_active else _("not in use"),
-            ],
-        }
-        for field in catalog.custom_field_list(actor=actor, include_inactive=True)
-    ]
-    context = _context(
+    def listing() -> dict[str, Any]:
+        rows = [
+            {
+                "url": reverse("tickets:desk_admin_custom_field", args=[field.pk]),
+                "cells": [
+                    field.label,
+                    field.key,
+                    field.get_type_display(),
+                    _("yes") if field.required else _("no"),
+                    _("in use") if field.is_active else _("not in use"),
+                ],
+            }
+            for field in catalog.custom_field_list(actor=actor, include_inactive=True)
+        ]
+        headers = [_("Label"), _("Key"), _("Type"), _("Required"), _("State")]
+        return {"headers": headers, "rows": rows}
+
+    return _list_page(
         request,
         "custom_fields",
-        headers=[_("Label"), _("Key"), _("Type"), _("Required"), _("State")],
-        rows=rows,
         form=form,
+        create=create,
         form_title=_("New custom field"),
+        listing=listing,
     )
-    return render(request, "tickets/desk/admin/list.html", context)
 
 
 @admin_area
@@ -532,16 +576,14 @@ def admin_custom_field(request: AuthenticatedRequest, field_id: int) -> HttpResp
     def update(data: dict[str, Any]) -> None:
         catalog.custom_field_update(actor=actor, custom_field=field, **data)
 
-    if request.method == "POST" and _save(request, form, update):
-        return HttpResponseRedirect(request.path)
-    context = _context(
+    return _edit_page(
         request,
         "custom_fields",
         form=form,
+        update=update,
         title=f"{field.label} ({field.key})",
         back="desk_admin_custom_fields",
     )
-    return render(request, "tickets/desk/admin/edit.html", context)
 
 
 # --- statuses -------------------------------------------------------------------------------

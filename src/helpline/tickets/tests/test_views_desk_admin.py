@@ -216,3 +216,21 @@ def test_admin_forms_enforce_csrf(desk: Any) -> None:
     response = client.post(url, {"name": "Ops", "kind": "department", "csrfmiddlewaretoken": token})
     assert response.status_code == 302
     assert Team.objects.filter(name="Ops", kind="department").exists()
+
+
+def test_edit_screens_come_back_saved_or_show_the_refusal(desk: Any) -> None:
+    client = client_for(desk.admin)
+    url = reverse("tickets:desk_admin_organization", args=[desk.acme.pk])
+    # a refused change shows the edit screen again with the reason; nothing is saved
+    refused = client.post(url, {"name": "", "domains": "acme.test"})
+    page = refused.content.decode()
+    assert refused.status_code == 200 and "This field is required." in page
+    assert reverse("tickets:desk_admin_organizations") in page  # the way back
+    desk.acme.refresh_from_db()
+    assert desk.acme.name == "Acme"
+    # a valid one comes back to the same screen, saved
+    saved = client.post(url, {"name": "Acme Corp", "domains": "acme.test"}, follow=True)
+    assert saved.redirect_chain == [(url, 302)]
+    assert "Saved." in saved.content.decode()
+    desk.acme.refresh_from_db()
+    assert desk.acme.name == "Acme Corp"
