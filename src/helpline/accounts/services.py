@@ -238,9 +238,7 @@ def organization_create(
     notes: str = "",
 ) -> Organization:
     _require_admin(actor)
-    name = name.strip()
-    if not name:
-        raise ValidationError("Name is required.", fields={"name": "required"})
+    name = _required_name(name)
     _check_service_manager(service_manager)
     clean_domains = _clean_domains(domains or [])
     with transaction.atomic():
@@ -261,6 +259,13 @@ def organization_create(
             aggregate=("organization", org.pk),
         )
     return org
+
+
+def _required_name(name: str | None) -> str:
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError("Name is required.", fields={"name": "required"})
+    return name
 
 
 def _check_service_manager(manager: User | None) -> None:
@@ -372,9 +377,7 @@ def team_update(*, actor: User, team: Team, **changes: Any) -> Team:
     _require_admin(actor)
     _check_known(changes, TEAM_EDITABLE)
     if "name" in changes:
-        changes["name"] = (changes["name"] or "").strip()
-        if not changes["name"]:
-            raise ValidationError("Name is required.", fields={"name": "required"})
+        changes["name"] = _required_name(changes["name"])
     level = changes.get("level", team.level)
     department = changes.get("department", team.department)
     _check_team_shape(team.kind, level, department)
