@@ -57,6 +57,19 @@ def test_same_message_twice_is_one_ticket_message(desk: Any, mailbox: Any) -> No
     assert Message.objects.count() == 1
 
 
+def test_same_bytes_without_a_message_id_are_one_ticket_message(desk: Any, mailbox: Any) -> None:
+    raw = (
+        b"From: dave@example.test\r\nTo: support@helpline.test\r\nSubject: No id\r\n\r\n"
+        b"A mail program that sets no Message-ID.\r\n"
+    )
+    first = _receive(mailbox, raw)
+    again = _receive(mailbox, raw)
+    other = _receive(mailbox, raw.replace(b"program", b"client"))
+    assert first.message_id == "" and first.pk == again.pk != other.pk
+    assert InboundEmail.objects.count() == 2
+    assert Message.objects.count() == 2
+
+
 def test_reply_threads_by_in_reply_to_and_reopens(desk: Any, mailbox: Any) -> None:
     first = _receive(mailbox, build_email(message_id="<one@example.test>"))
     ticket = first.ticket
