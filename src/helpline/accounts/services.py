@@ -242,8 +242,7 @@ def organization_create(
     _check_service_manager(service_manager)
     clean_domains = _clean_domains(domains or [])
     with transaction.atomic():
-        if Organization.objects.filter(name__iexact=name).exists():
-            raise Conflict("An organization with this name exists.", fields={"name": "taken"})
+        _check_organization_name_free(name, None)
         org = Organization.objects.create(
             name=name,
             domains=clean_domains,
@@ -266,6 +265,15 @@ def _required_name(name: str | None) -> str:
     if not name:
         raise ValidationError("Name is required.", fields={"name": "required"})
     return name
+
+
+def _check_organization_name_free(name: str, organization: Organization | None) -> None:
+    """Conflict if an organization other than `organization` has the name (any case)."""
+    others = Organization.objects.filter(name__iexact=name)
+    if organization is not None:
+        others = others.exclude(pk=organization.pk)
+    if others.exists():
+        raise Conflict("An organization with this name exists.", fields={"name": "taken"})
 
 
 def _check_service_manager(manager: User | None) -> None:
@@ -294,10 +302,14 @@ ORG_EDITABLE = (
 def organization_update(*, actor: User, organization: Organization, **changes: Any) -> Organization:
     _require_admin(actor)
     _check_known(changes, ORG_EDITABLE)
+    if "name" in changes:
+        changes["name"] = _required_name(changes["name"])
     _check_service_manager(changes.get("service_manager"))
     if "domains" in changes:
         changes["domains"] = _clean_domains(changes["domains"])
     with transaction.atomic():
+        if "name" in changes:
+            _check_organization_name_free(changes["name"], organization)
         diff = _apply(organization, changes)
         if diff:
             organization.save(update_fields=list(diff))

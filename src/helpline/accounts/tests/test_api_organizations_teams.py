@@ -72,6 +72,18 @@ def test_admin_creates_and_updates_organizations(client, desk):
     assert bad.json()["error"]["fields"] == {"service_manager": "not_agent"}
 
 
+def test_renaming_an_organization_follows_the_naming_rule_of_creation(client, desk):
+    client.force_login(desk.admin)
+    url = f"{ORGS}/{desk.acme.pk}"
+    taken = api_call(client, "patch", url, json={"name": "GLOBEX"}, expect=409)
+    assert taken.json()["error"]["fields"] == {"name": "taken"}
+    blank = api_call(client, "patch", url, json={"name": "  "}, expect=422)
+    assert blank.json()["error"]["fields"] == {"name": "required"}
+    renamed = api_call(client, "patch", url, json={"name": " ACME "}, expect=200).json()
+    assert renamed["name"] == "ACME"  # its own name in another case is free
+    assert _names(api_call(client, "get", ORGS, expect=200)) == ["ACME", "Globex"]
+
+
 def test_agents_and_customers_cannot_write_organizations(client, desk):
     api_call(client, "post", ORGS, user=desk.agent1, json={"name": "X"}, expect=403)
     api_call(client, "patch", f"{ORGS}/{desk.acme.pk}", json={"notes": "x"}, expect=403)
