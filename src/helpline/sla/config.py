@@ -34,6 +34,13 @@ def _require_admin(actor: User) -> None:
         raise PermissionDenied(_("Only administrators may change SLA settings."))
 
 
+def _check_known(values: dict[str, Any], fields: Iterable[str]) -> None:
+    """ValidationError naming the fields that are not among `fields`."""
+    unknown = set(values) - set(fields)
+    if unknown:
+        raise ValidationError(_("Unknown fields."), fields={name: "unknown" for name in unknown})
+
+
 def validate_calendar(tz: str, hours: Any, holidays: Any, exceptions: Any) -> None:
     """422 with the offending field unless the definition builds and has working time."""
     if not isinstance(hours, dict) or not isinstance(holidays, list):
@@ -127,9 +134,7 @@ def calendar_update(
     **changes: Any,
 ) -> Calendar:
     _require_admin(actor)
-    unknown = set(changes) - set(CALENDAR_FIELDS)
-    if unknown:
-        raise ValidationError(_("Unknown fields."), fields={name: "unknown" for name in unknown})
+    _check_known(changes, CALENDAR_FIELDS)
     for name, value in changes.items():
         setattr(calendar, name, value.strip() if name == "name" else value)
     if not calendar.name:
@@ -179,9 +184,7 @@ def _validate_policy(values: dict[str, Any]) -> None:
 
 def policy_create(*, actor: User, **values: Any) -> SlaPolicy:
     _require_admin(actor)
-    unknown = set(values) - set(POLICY_FIELDS)
-    if unknown:
-        raise ValidationError(_("Unknown fields."), fields={name: "unknown" for name in unknown})
+    _check_known(values, POLICY_FIELDS)
     _validate_policy(values)
     values["name"] = values["name"].strip()
     try:
@@ -193,9 +196,7 @@ def policy_create(*, actor: User, **values: Any) -> SlaPolicy:
 
 def policy_update(*, actor: User, policy: SlaPolicy, **changes: Any) -> SlaPolicy:
     _require_admin(actor)
-    unknown = set(changes) - set(POLICY_FIELDS)
-    if unknown:
-        raise ValidationError(_("Unknown fields."), fields={name: "unknown" for name in unknown})
+    _check_known(changes, POLICY_FIELDS)
     current = {name: getattr(policy, name) for name in POLICY_FIELDS}
     _validate_policy({**current, **changes})
     for name, value in changes.items():
