@@ -6,12 +6,12 @@
 The database is dropped, recreated and migrated. Each round gives every corpus message a
 fresh Message-ID (else the second round would be deduplicated). The messages are received
 the way an IMAP poll receives them, `mail.services.receive_many` per batch (raw stored, one
-processing task queued), then processed the way the worker runs that task,
-`mail.services.process_many` (parse, thread, customer, ticket or reply, attachments, audit,
-outbox events; their dispatch tasks stay queued unless --dispatch). `--one-by-one` takes the
-per-message path of the SMTP/LMTP intake and the HTTP endpoint instead (`receive_raw` per
-message, each queueing a `process_pending` task; then the worker runs those tasks: the
-first ones find a backlog and process it in batches, the others find nothing). The same
+`process_pending` task queued), then processed the way the worker runs those tasks,
+`mail.services.process_pending` (parse, thread, customer, ticket or reply, attachments,
+audit, outbox events; their dispatch tasks stay queued unless --dispatch): the first ones
+find a backlog and process it in batches, the others find nothing. `--one-by-one` takes the
+per-message path of the SMTP/LMTP intake and the HTTP endpoint instead (`receive` per
+message, each queueing a `process_pending` task). The same
 bytes are parsed with bare `email.message_from_bytes` for the reference rate; the ratio
 pipeline/bare is the figure (target >= 1/5), by wall clock and by CPU time of this process
 (the PostgreSQL server's CPU is not in it). Results are printed and written between the
@@ -106,10 +106,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     from helpline.mail.models import InboundEmail, Mailbox
     from helpline.mail.services import (
         BATCH_SIZE,
-        process_many,
+        PENDING_LIMIT,
         process_pending,
+        receive,
         receive_many,
-        receive_raw,
     )
     from helpline.tickets.models import Message
 
@@ -133,25 +133,21 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         profile = cProfile.Profile()
         profile.enable()
     started, cpu_started = time.perf_counter(), time.process_time()
+    queued = 0  # the processing tasks the ways in queue
     if args.one_by_one:
-        ids = [receive_raw(mailbox=mailbox, raw_bytes=raw, source="bench").pk for raw in every]
+        for raw in every:
+            queued += receive(mailbox=mailbox, raw_bytes=raw, source="bench")[1]
     else:
-        ids = [
-            row.pk
-            for start in range(0, len(every), BATCH_SIZE)
-            for row, _created in receive_many(
+        for start in range(0, len(every), BATCH_SIZE):
+            results = receive_many(
                 mailbox=mailbox, raws=every[start : start + BATCH_SIZE], source="bench"
             )
-        ]
+            queued += -(-sum(created for _row, created in results) // PENDING_LIMIT)
     if not args.dispatch:
         # What the worker does with the queued processing tasks; the events' dispatch
         # tasks it enqueues stay queued (they are the SLA, notification... receivers).
-        if args.one_by_one:
-            for _inbound_id in ids:
-                process_pending()
-        else:
-            for start in range(0, len(ids), BATCH_SIZE):
-                process_many(ids[start : start + BATCH_SIZE])
+        for _task in range(queued):
+            process_pending()
     elapsed = time.perf_counter() - started
     cpu = time.process_time() - cpu_started
     if profile is not None:

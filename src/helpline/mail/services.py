@@ -61,6 +61,8 @@ def max_message_bytes() -> int:
 # Messages processed per transaction, and the most raw bytes one batch holds in memory.
 BATCH_SIZE = 50
 BATCH_BYTES = 32 * 1024 * 1024
+# Messages one `process_pending` call takes at the most.
+PENDING_LIMIT = BATCH_SIZE * 10
 
 
 def _stored(mailbox: Mailbox, digests: set[str], message_ids: set[str]) -> list[InboundEmail]:
@@ -150,16 +152,11 @@ def store_many(
 
 
 def receive(*, mailbox: Mailbox, raw_bytes: bytes, source: str) -> tuple[InboundEmail, bool]:
-    """Store a received message, then enqueue the processing of the pending messages
-    (after commit): messages that arrive one at a time but faster than they are processed
-    are processed in batches. Returns (row, created): a duplicate is not stored nor
-    processed again."""
-    row, created = store_raw(mailbox=mailbox, raw=raw_bytes, source=source)
-    if created:
-        from helpline.mail.tasks import process_pending_task
-
-        transaction.on_commit(lambda: enqueue(process_pending_task))
-    return row, created
+    """Store a received message, then (after commit) queue the processing of the pending
+    messages: messages that arrive one at a time but faster than they are processed are
+    processed in batches. Returns (row, created): a duplicate is not stored nor processed
+    again."""
+    return receive_many(mailbox=mailbox, raws=[raw_bytes], source=source)[0]
 
 
 def receive_raw(*, mailbox: Mailbox, raw_bytes: bytes, source: str) -> InboundEmail:
@@ -171,14 +168,17 @@ def receive_many(
     *, mailbox: Mailbox, raws: Sequence[bytes], source: str
 ) -> list[tuple[InboundEmail, bool]]:
     """`receive` for messages that arrive together (an IMAP poll): stored in one
-    transaction, then one task processes the new ones in batches."""
+    transaction, then as many `process_pending` tasks queued as it takes to process the
+    new ones. Every way in queues the same task: stored messages are claimed for
+    processing one way only."""
     with transaction.atomic():
         results = store_many(mailbox=mailbox, raws=raws, source=source)
-        new = [row.pk for row, created in results if created]
+        new = sum(1 for _row, created in results if created)
         if new:
-            from helpline.mail.tasks import process_many_task
+            from helpline.mail.tasks import process_pending_task
 
-            transaction.on_commit(lambda: enqueue(process_many_task, new))
+            for _task in range(-(-new // PENDING_LIMIT)):
+                transaction.on_commit(lambda: enqueue(process_pending_task))
     return results
 
 
@@ -374,7 +374,8 @@ def process_inbound(inbound_id: int) -> InboundEmail | None:
 
 
 def process_many(inbound_ids: Sequence[int]) -> None:
-    """`process_inbound` for many stored messages, in id order, a batch per transaction.
+    """`process_inbound` for many stored messages, in id order, a batch per transaction
+    (`replay`: an operator's choice of messages; new mail goes through `process_pending`).
 
     A message already tried before (a retry after a failure or a crash) is processed
     alone, so one that kills the worker cannot keep the others of its batch from going
@@ -390,11 +391,10 @@ def process_many(inbound_ids: Sequence[int]) -> None:
         _process_claimed(claimed)
 
 
-def process_pending(*, limit: int = BATCH_SIZE * 10) -> int:
+def process_pending(*, limit: int = PENDING_LIMIT) -> int:
     """Process the stored messages not tried yet, oldest first, a batch per transaction
-    (at most `limit` of them): what the ways in that store one message at a time (SMTP/LMTP
-    intake, HTTP) queue after each. Rows another worker is claiming are left to it.
-    Returns how many messages this call took."""
+    (at most `limit` of them): what every way in queues after storing. Rows another worker
+    is claiming are left to it. Returns how many messages this call took."""
     taken = 0
     while taken < limit:
         with transaction.atomic():

@@ -28,13 +28,6 @@ def process_pending_task() -> None:
 
 
 @db_task()
-def process_many_task(inbound_ids: list[int]) -> None:
-    from helpline.mail.services import process_many
-
-    process_many(inbound_ids)
-
-
-@db_task()
 def poll_mailbox_task(mailbox_id: int) -> None:
     from helpline.mail.imap import poll_mailbox
     from helpline.mail.models import Mailbox

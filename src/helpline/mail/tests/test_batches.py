@@ -37,10 +37,12 @@ def test_a_batch_is_stored_once_and_processed_in_order(desk: Any, mailbox: Any) 
     assert [created for _row, created in results] == [True, True, False, False, False]
     assert rows[2].pk == rows[3].pk == rows[0].pk and rows[4].pk == earlier.pk
     assert InboundEmail.objects.count() == 3
-    # and the two new ones are processed (the reply threads into the ticket made by the
-    # message before it in the same batch); the one stored before is not this batch's work
+    # and the queued task processes every pending message once, oldest first: the one
+    # stored before (not processed yet) and the two new ones (the reply threads into the
+    # ticket made by the message before it in the same batch)
     states = dict(InboundEmail.objects.values_list("pk", "state"))
-    assert states == {rows[0].pk: "processed", rows[1].pk: "processed", earlier.pk: "received"}
+    assert states == {rows[0].pk: "processed", rows[1].pk: "processed", earlier.pk: "processed"}
+    assert Ticket.objects.count() == 2
     ticket = InboundEmail.objects.get(pk=rows[0].pk).ticket
     assert ticket is not None
     assert InboundEmail.objects.get(pk=rows[1].pk).ticket == ticket
