@@ -77,6 +77,11 @@ def test_imap_wrong_password_is_recorded(desk: Any, imap_port: int) -> None:
     assert poll(mailbox) == 0
     assert "connect" in mailbox.last_error
     assert peers.PASSWORD not in mailbox.last_error
+    # a password LOGIN cannot send (not ASCII) is a recorded error too, not a crashed poll
+    services.mailbox_set_imap_secret(mailbox=mailbox, secret="пароль-密码")
+    assert poll(mailbox) == 0
+    assert mailbox.last_error.startswith("connect: ")
+    assert "пароль" not in mailbox.last_error
 
 
 @pytest.mark.django_db(transaction=True)
