@@ -51,10 +51,11 @@ def write(model: type[Model], field: str, rows: Sequence[tuple[int, bytes]]) -> 
         return
     table, key, column = _names(model, field)
     if connection.vendor == "postgresql":
+        values = ", ".join(["(%s, %b)"] * len(rows))
         with _pg_cursor() as cursor:
-            cursor.executemany(
-                f"INSERT INTO {table} ({key}, {column}) VALUES (%s, %b)",  # noqa: S608
-                [(pk, bytes(value)) for pk, value in rows],
+            cursor.execute(
+                f"INSERT INTO {table} ({key}, {column}) VALUES {values}",  # noqa: S608
+                [item for pk, value in rows for item in (pk, bytes(value))],
             )
         return
     with connection.cursor() as cursor:

@@ -504,8 +504,9 @@ def _outcome(row: InboundEmail, outcome: _Outcome) -> None:
 
 
 def _save_finished(rows: list[InboundEmail]) -> None:
-    """`row.save(update_fields=FINISHED_FIELDS)` for many rows: one statement, executed
-    for each row (no model signals are connected to these rows)."""
+    """`row.save(update_fields=FINISHED_FIELDS)` for many rows (no model signals are
+    connected to these rows): on PostgreSQL one UPDATE from a VALUES list, elsewhere one
+    statement executed for each row."""
     if len(rows) < 2:
         for row in rows:
             row.save(update_fields=FINISHED_FIELDS)
@@ -513,12 +514,26 @@ def _save_finished(rows: list[InboundEmail]) -> None:
     meta = InboundEmail._meta
     fields = [cast(Field, meta.get_field(name)) for name in FINISHED_FIELDS]
     quote = connection.ops.quote_name
-    columns = ", ".join(f"{quote(f.column or f.name)} = %s" for f in fields)
-    sql = f"UPDATE {quote(meta.db_table)} SET {columns} WHERE id = %s"  # noqa: S608
     params = [
         [f.get_db_prep_save(getattr(row, f.attname), connection) for f in fields] + [row.pk]
         for row in rows
     ]
+    columns = [quote(str(f.column)) for f in fields]
+    if connection.vendor == "postgresql":
+        values = ", ".join(["(" + ", ".join(["%s"] * (len(fields) + 1)) + ")"] * len(rows))
+        sets = ", ".join(
+            f"{column} = v.{column}::{f.db_type(connection)}"
+            for column, f in zip(columns, fields, strict=True)
+        )
+        sql = (
+            f"UPDATE {quote(meta.db_table)} AS t SET {sets} "  # noqa: S608
+            f"FROM (VALUES {values}) AS v({', '.join(columns)}, id) WHERE t.id = v.id::bigint"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [value for row in params for value in row])
+        return
+    sets = ", ".join(f"{column} = %s" for column in columns)
+    sql = f"UPDATE {quote(meta.db_table)} SET {sets} WHERE id = %s"  # noqa: S608
     with connection.cursor() as cursor:
         cursor.executemany(sql, params)
 
