@@ -29,7 +29,6 @@ from helpline.api import InSchema
 from helpline.core.errors import AuthenticationFailed, NotFound, PayloadTooLarge, ValidationError
 from helpline.integrations.auth import TokenAuth, require_scope
 from helpline.mail import selectors, services
-from helpline.mail.intake import max_stored_bytes
 from helpline.mail.models import Mailbox
 from helpline.tickets.models import Category
 
@@ -75,7 +74,7 @@ def post_inbound(request: HttpRequest, mailbox: str) -> Any:
     """Store one raw message (the request body) for the mailbox (its id or address)."""
     target = _mailbox(mailbox)
     _authorize(request, target)
-    limit = max_stored_bytes()
+    limit = services.max_stored_bytes()
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:

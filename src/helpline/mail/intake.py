@@ -23,20 +23,13 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from helpline.mail.models import Mailbox
-from helpline.mail.services import max_message_bytes, receive_raw
+from helpline.mail.services import max_stored_bytes, receive_raw
 
 logger = logging.getLogger(__name__)
 
 STORED = "250 2.0.0 Message stored"
 NO_MAILBOX = "550 5.1.1 No such mailbox here"
 NOT_STORED = "451 4.3.0 Could not store the message, try again later"
-
-
-def max_stored_bytes() -> int:
-    """The largest message the intake server and the HTTP endpoint accept and store (at
-    least the parsing limit: what lies between is stored and shown with a notice)."""
-    stored = int(getattr(settings, "HELPLINE_MAIL_MAX_STORED_BYTES", 100 * 1024 * 1024))
-    return max(stored, max_message_bytes())
 
 
 def _mailbox_for(address: str, *, active: bool = True) -> Mailbox | None:

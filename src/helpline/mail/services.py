@@ -56,6 +56,13 @@ def max_message_bytes() -> int:
     return int(_setting("HELPLINE_MAIL_MAX_MESSAGE_BYTES", 40 * 1024 * 1024))
 
 
+def max_stored_bytes() -> int:
+    """The largest message the intake server and the HTTP endpoint accept and store (at
+    least the parsing limit: what lies between is stored and shown with a notice)."""
+    stored = int(_setting("HELPLINE_MAIL_MAX_STORED_BYTES", 100 * 1024 * 1024))
+    return max(stored, max_message_bytes())
+
+
 # --- storing -------------------------------------------------------------------------------
 
 # Messages processed per transaction, and the most raw bytes one batch holds in memory.
