@@ -1,9 +1,10 @@
 """Inbound mail: store the raw bytes first, then turn them into ticket messages.
 
-`receive_raw` is what every way in (IMAP, SMTP/LMTP intake, HTTP) calls: it stores the
-exact bytes (deduplicated by Message-ID and by SHA-256 per mailbox) and enqueues
-`process_inbound`. Processing is idempotent and replayable: one transaction creates the
-ticket message and marks the row processed, so a crash or a retry never makes two.
+`receive` / `receive_many` are what every way in (IMAP, SMTP/LMTP intake, HTTP) calls:
+they store the exact bytes (deduplicated by Message-ID and by SHA-256 per mailbox) and
+queue `process_pending`, which claims the stored messages and processes them in batches.
+Processing is idempotent and replayable: one transaction creates the ticket messages and
+marks the rows processed, so a crash or a retry never makes two.
 """
 
 from __future__ import annotations
