@@ -223,9 +223,8 @@ def _ticket_page(
     result = paginate(rows, page, order_by=params.sort)
     items = result["items"]
     names = selectors.ticket_list_names(items)
-    tags = selectors.ticket_tag_names([row.id for row in items])
     body = {
-        "items": ticket_list_items(items, names, tags, visible_custom_fields(request)),
+        "items": ticket_list_items(items, names, visible_custom_fields(request)),
         "next_cursor": result["next_cursor"],
     }
     return api.create_response(request, body, status=200)

@@ -145,17 +145,16 @@ def _ref(pk: int | None, names: dict[int, str]) -> dict[str, Any] | None:
 def ticket_list_items(
     rows: list[Any],
     names: ListNames,
-    tags: dict[int, list[str]],
     visible_fields: frozenset[str] | None,
 ) -> list[dict[str, Any]]:
     """Ticket list rows (`selectors.ticket_list_rows`) as `TicketOut` dicts, ready for JSON.
 
     What validating the model instances against `TicketOut` gives, without building them:
-    a page of 50 tickets costs about a tenth. `names` and `tags` come from
-    `selectors.ticket_list_names` and `ticket_tag_names`; `visible_fields` is None for agents
-    (every custom field) and the keys a customer may see.
+    a page of 50 tickets costs about a tenth. `names` comes from
+    `selectors.ticket_list_names`; `visible_fields` is None for agents (every custom field)
+    and the keys a customer may see.
     """
-    people = names.people
+    people, tags = names.people, names.tags
     items = []
     for row in rows:
         custom_fields = row.custom_fields

@@ -6,15 +6,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet, Value
+from django.db import connection
+from django.db.models import Prefetch, QuerySet
 
-from helpline.accounts.models import Organization, Team, User
+from helpline.accounts.models import User
 from helpline.core.errors import PermissionDenied, ValidationError
 from helpline.tickets.access import visible_tickets
 from helpline.tickets.models import (
     Attachment,
     AuditEntry,
-    Category,
     Message,
     Priority,
     Tag,
@@ -126,65 +126,86 @@ def ticket_list_rows(queryset: QuerySet[Ticket]) -> QuerySet[Any]:
 
     The ticket table alone: joining the five named rows (requester, assignee, organization,
     team, category) cost PostgreSQL 3-10 ms of planning per query at 1M tickets, more than
-    running it. `ticket_list_names` and `ticket_tag_names` fetch what a page shows of them.
+    running it. `ticket_list_names` fetches what a page shows of them.
     """
     return queryset.prefetch_related(None).values_list(*LIST_ROW_COLUMNS, named=True)
 
 
 @dataclass
 class ListNames:
-    """What a page of ticket rows shows of the rows they refer to, by id."""
+    """What a page of ticket rows shows of the rows they refer to, by id: the names of
+    people, organizations, teams and categories, and each ticket's tag names."""
 
     people: dict[int, str] = field(default_factory=dict)
     organizations: dict[int, str] = field(default_factory=dict)
     teams: dict[int, str] = field(default_factory=dict)
     categories: dict[int, str] = field(default_factory=dict)
+    tags: dict[int, list[str]] = field(default_factory=dict)
+
+
+# One part of `ticket_list_names`' statement per kind of row: (kind, the ListNames field,
+# the SELECT with "{}" for the id placeholders). Every part gives (kind, id, name, first
+# name, last name, e-mail); tags give (kind, ticket id, tag name, ...).
+_NAME_PARTS = (
+    (
+        0,
+        "people",
+        "SELECT 0, id, display_name, first_name, last_name, email "
+        "FROM accounts_user WHERE id IN ({})",
+    ),
+    (
+        1,
+        "organizations",
+        "SELECT 1, id, name, '', '', '' FROM accounts_organization WHERE id IN ({})",
+    ),
+    (2, "teams", "SELECT 2, id, name, '', '', '' FROM accounts_team WHERE id IN ({})"),
+    (3, "categories", "SELECT 3, id, name, '', '', '' FROM tickets_category WHERE id IN ({})"),
+    (
+        4,
+        "tags",
+        "SELECT 4, tt.ticket_id, t.name, '', '', '' FROM tickets_ticket_tags tt "
+        "JOIN tickets_tag t ON t.id = tt.tag_id WHERE tt.ticket_id IN ({})",
+    ),
+)
+_PEOPLE, _TAGS = 0, 4
 
 
 def ticket_list_names(rows: list[Any]) -> ListNames:
     """The names of the people, organizations, teams and categories `rows` (from
-    `ticket_list_rows`) refer to, in one query. People are named as `User.name` names them."""
+    `ticket_list_rows`) refer to, and the tickets' tag names (alphabetically), in one
+    statement. People are named as `User.name` names them.
+
+    Plain SQL: compiling the same union with the ORM cost about 3 ms of CPU per page,
+    ten times running it."""
     names = ListNames()
-    people = {row.requester_id for row in rows} | {row.assignee_id for row in rows}
-    wanted = [
-        (User, "people", people),
-        (Organization, "organizations", {row.organization_id for row in rows}),
-        (Team, "teams", {row.team_id for row in rows}),
-        (Category, "categories", {row.category_id for row in rows}),
-    ]
-    parts = []
-    for kind, (model, _, ids) in enumerate(wanted):
-        ids.discard(None)
-        if not ids:
-            continue
-        columns = _PERSON if model is User else ("name", Value(""), Value(""), Value(""))
-        queryset = model._default_manager.filter(pk__in=ids).order_by()
-        parts.append(queryset.values_list(Value(kind), "pk", *columns))
+    wanted: dict[int, set[Any]] = {
+        0: {row.requester_id for row in rows} | {row.assignee_id for row in rows},
+        1: {row.organization_id for row in rows},
+        2: {row.team_id for row in rows},
+        3: {row.category_id for row in rows},
+        4: {row.id for row in rows},
+    }
+    parts: list[str] = []
+    params: list[int] = []
+    for kind, _name, sql in _NAME_PARTS:
+        ids = sorted(pk for pk in wanted[kind] if pk is not None)
+        if ids:
+            parts.append(sql.format(", ".join(["%s"] * len(ids))))
+            params += ids
     if not parts:
         return names
-    query = parts[0].union(*parts[1:], all=True) if len(parts) > 1 else parts[0]
-    for kind, pk, name, first_name, last_name, email in query:
-        if kind == 0:
-            name = name or f"{first_name} {last_name}".strip() or email
-        getattr(names, wanted[kind][1])[pk] = name
-    return names
-
-
-_PERSON = ("display_name", "first_name", "last_name", "email")
-
-
-def ticket_tag_names(ticket_ids: list[int]) -> dict[int, list[str]]:
-    """Tag names of each of these tickets, alphabetically (tickets without tags are absent)."""
-    names: dict[int, list[str]] = {}
-    if not ticket_ids:
-        return names
-    rows = (
-        Ticket.tags.through.objects.filter(ticket_id__in=ticket_ids)
-        .order_by("tag__name")
-        .values_list("ticket_id", "tag__name")
-    )
-    for ticket_id, name in rows:
-        names.setdefault(ticket_id, []).append(name)
+    # Ordered by kind, then name: each ticket's tags come alphabetically.
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(parts) + " ORDER BY 1, 3", params)
+        found = cursor.fetchall()
+    targets = [getattr(names, name) for _kind, name, _sql in _NAME_PARTS]
+    for kind, pk, name, first_name, last_name, email in found:
+        if kind == _TAGS:
+            names.tags.setdefault(pk, []).append(name)
+        elif kind == _PEOPLE:
+            names.people[pk] = name or f"{first_name} {last_name}".strip() or email
+        else:
+            targets[kind][pk] = name
     return names
 
 
