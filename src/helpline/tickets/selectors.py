@@ -144,30 +144,38 @@ class ListNames:
 
 
 # One part of `ticket_list_names`' statement per kind of row: (kind, the ListNames field,
-# the SELECT with "{}" for the id placeholders). Every part gives (kind, id, name, first
-# name, last name, e-mail); tags give (kind, ticket id, tag name, ...).
+# the SELECT with "{}" for the test of the ids, see `_among`). Every part gives (kind, id,
+# name, first name, last name, e-mail); tags give (kind, ticket id, tag name, ...).
 _NAME_PARTS = (
     (
         0,
         "people",
-        "SELECT 0, id, display_name, first_name, last_name, email "
-        "FROM accounts_user WHERE id IN ({})",
+        "SELECT 0, id, display_name, first_name, last_name, email FROM accounts_user WHERE id {}",
     ),
     (
         1,
         "organizations",
-        "SELECT 1, id, name, '', '', '' FROM accounts_organization WHERE id IN ({})",
+        "SELECT 1, id, name, '', '', '' FROM accounts_organization WHERE id {}",
     ),
-    (2, "teams", "SELECT 2, id, name, '', '', '' FROM accounts_team WHERE id IN ({})"),
-    (3, "categories", "SELECT 3, id, name, '', '', '' FROM tickets_category WHERE id IN ({})"),
+    (2, "teams", "SELECT 2, id, name, '', '', '' FROM accounts_team WHERE id {}"),
+    (3, "categories", "SELECT 3, id, name, '', '', '' FROM tickets_category WHERE id {}"),
     (
         4,
         "tags",
         "SELECT 4, tt.ticket_id, t.name, '', '', '' FROM tickets_ticket_tags tt "
-        "JOIN tickets_tag t ON t.id = tt.tag_id WHERE tt.ticket_id IN ({})",
+        "JOIN tickets_tag t ON t.id = tt.tag_id WHERE tt.ticket_id {}",
     ),
 )
 _PEOPLE, _TAGS = 0, 4
+
+
+def _among(ids: list[int]) -> tuple[str, list[Any]]:
+    """SQL testing a column against `ids`, and its parameters. PostgreSQL: one array, so
+    the statement's text is the same on every page and psycopg parses it once (with a
+    placeholder per id it parsed each new one, about 1 ms of CPU for a page of 50)."""
+    if connection.vendor == "postgresql":
+        return "= ANY(%s)", [ids]
+    return f"IN ({', '.join(['%s'] * len(ids))})", list(ids)
 
 
 def ticket_list_names(rows: list[Any]) -> ListNames:
@@ -186,12 +194,13 @@ def ticket_list_names(rows: list[Any]) -> ListNames:
         4: {row.id for row in rows},
     }
     parts: list[str] = []
-    params: list[int] = []
+    params: list[Any] = []
     for kind, _name, sql in _NAME_PARTS:
         ids = sorted(pk for pk in wanted[kind] if pk is not None)
         if ids:
-            parts.append(sql.format(", ".join(["%s"] * len(ids))))
-            params += ids
+            test, values = _among(ids)
+            parts.append(sql.format(test))
+            params += values
     if not parts:
         return names
     # Ordered by kind, then name: each ticket's tags come alphabetically.
