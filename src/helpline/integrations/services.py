@@ -170,6 +170,16 @@ def _token_statement() -> tuple[str, list[Col], list[Col]]:
     return sql, token_columns, user_columns
 
 
+@functools.cache
+def _converted_columns(vendor: str) -> tuple[int, ...]:
+    """Which of `_token_statement`'s columns the ORM converts on this database (dates,
+    booleans and JSON on SQLite, JSON on PostgreSQL): looking up every column's converters
+    on each request cost more than the rest of reading the token."""
+    _sql, token_columns, user_columns = _token_statement()
+    compiler = Query(ApiToken).get_compiler(connection=connection)
+    return tuple(sorted(compiler.get_converters(token_columns + user_columns)))
+
+
 def _token_with_user(prefix: str) -> ApiToken | None:
     """The token with this prefix, its user loaded, as
     `ApiToken.objects.select_related("user").filter(prefix=prefix).first()` reads it (the
@@ -183,9 +193,12 @@ def _token_with_user(prefix: str) -> ApiToken | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    compiler = Query(ApiToken).get_compiler(connection=connection)
     columns = token_columns + user_columns
-    (values,) = compiler.apply_converters([row], compiler.get_converters(columns))
+    compiler = Query(ApiToken).get_compiler(connection=connection)
+    converting = _converted_columns(connection.vendor)
+    found = compiler.get_converters([columns[index] for index in converting])
+    converters = {converting[index]: value for index, value in found.items()}
+    (values,) = compiler.apply_converters([row], converters)
     split = len(token_columns)
     token = ApiToken.from_db(
         connection.alias, [col.target.attname for col in token_columns], values[:split]
