@@ -207,7 +207,7 @@ def _filtered(actor: User, params: TicketFilterParams, q: str) -> Any:
     data = params.model_dump(exclude={"sort"})
     if data["assignee"] == "me":
         data["assignee"] = actor.pk
-    queryset = selectors.ticket_list(actor=actor, filters=selectors.TicketFilters(q=q, **data))
+    queryset = selectors.ticket_filter(actor=actor, filters=selectors.TicketFilters(q=q, **data))
     if params.sort == "sla_due_at":
         # "breaching soonest first": tickets with a running SLA/OLA clock, earliest deadline
         queryset = queryset.filter(sla_due_at__isnull=False)

@@ -13,6 +13,7 @@ from helpline.core.api_testing import api_call
 from helpline.tickets import catalog, services
 from helpline.tickets.api import TicketFilterParams, _filtered
 from helpline.tickets.schemas import TicketOut
+from helpline.tickets.selectors import with_list_relations
 
 
 @pytest.fixture
@@ -65,7 +66,7 @@ def _reference(user, params, q, cursor, limit):
     """The page as ninja renders it from model instances validated against the schema."""
     request = RequestFactory().get("/api/v1/tickets")
     request.auth = user  # type: ignore[attr-defined]
-    queryset = _filtered(user, params, q)
+    queryset = with_list_relations(_filtered(user, params, q))
     page = paginate(queryset, PageParams(cursor=cursor, limit=limit), order_by=params.sort)
     dumped = (
         Page[TicketOut]
