@@ -53,6 +53,18 @@ def test_a_new_window_starts_a_new_count(backend):
     assert ratelimit.hit(key, "1/10", now=start + 10) is None
 
 
+def test_the_count_is_a_cache_entry_that_expires_after_its_window(backend):
+    key = f"test:{uuid.uuid4()}"
+    start = (time.time() // 60) * 60
+    for _ in range(2):
+        ratelimit.hit(key, "5/60", now=start + 1)
+    cache_key = f"helpline:rl:{key}:{int(start)}"
+    assert cache.get(cache_key) == 2
+    if backend == "redis":
+        client = ratelimit._redis_client(cache_key)
+        assert 0 < client.ttl(cache.make_and_validate_key(cache_key)) <= 61
+
+
 @pytest.mark.parametrize("rate", ["600", "a/b", "0/60", "10/0"])
 def test_bad_rates_are_configuration_errors(rate):
     with pytest.raises(ImproperlyConfigured):
