@@ -11,20 +11,24 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, TypeVar
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Model, Q
 from django.db.models.expressions import Col
 from django.db.models.sql import Query
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from helpline.accounts.models import Role, User
+from helpline.accounts.models import Organization, Role, User
 from helpline.core.errors import AuthenticationFailed, PermissionDenied, ValidationError
 from helpline.core.events import emit
 from helpline.integrations import events
 from helpline.integrations.models import SCOPES, ApiToken
+
+M = TypeVar("M", bound=Model)
 
 TOKEN_MARK = "hl"  # noqa: S105 (the token format marker, not a secret)
 LAST_USED_EVERY = timedelta(minutes=1)
@@ -157,17 +161,35 @@ def _parse(raw: str) -> tuple[str, str] | None:
     return parts[1], parts[2]
 
 
+# What `_token_with_user` reads, and each row's alias in its statement: the token, its
+# user and the user's organization (deciding what a customer sees reads it).
+_TOKEN_ROWS = ((ApiToken, "t"), (User, "u"), (Organization, "o"))
+
+
+@dataclass(frozen=True)
+class _TokenStatement:
+    sql: str
+    columns: list[Col]  # `_TOKEN_ROWS`' in turn
+    fields: dict[str, tuple[int, int, list[str]]]  # alias: the row's columns, field names
+
+
 @functools.cache
-def _token_statement() -> tuple[str, list[Col], list[Col]]:
-    """The SELECT of a token and its user by prefix, and the columns it reads of each."""
-    token_columns = [field.get_col("t") for field in ApiToken._meta.concrete_fields]
-    user_columns = [field.get_col("u") for field in User._meta.concrete_fields]
-    select = ", ".join(f'{col.alias}."{col.target.column}"' for col in token_columns + user_columns)
+def _token_statement() -> _TokenStatement:
+    """The SELECT of a token, its user and their organization by the token's prefix."""
+    columns: list[Col] = []
+    fields = {}
+    for model, alias in _TOKEN_ROWS:
+        start = len(columns)
+        columns += [field.get_col(alias) for field in model._meta.concrete_fields]
+        fields[alias] = (start, len(columns), [col.target.attname for col in columns[start:]])
+    select = ", ".join(f'{col.alias}."{col.target.column}"' for col in columns)
     sql = (  # names from the models' metadata, the prefix a parameter
         f"SELECT {select} FROM {ApiToken._meta.db_table} t "  # noqa: S608
-        f"JOIN {User._meta.db_table} u ON u.id = t.user_id WHERE t.prefix = %s"
+        f"JOIN {User._meta.db_table} u ON u.id = t.user_id "
+        f"LEFT JOIN {Organization._meta.db_table} o ON o.id = u.organization_id "
+        "WHERE t.prefix = %s"
     )
-    return sql, token_columns, user_columns
+    return _TokenStatement(sql, columns, fields)
 
 
 @functools.cache
@@ -175,37 +197,39 @@ def _converted_columns(vendor: str) -> tuple[int, ...]:
     """Which of `_token_statement`'s columns the ORM converts on this database (dates,
     booleans and JSON on SQLite, JSON on PostgreSQL): looking up every column's converters
     on each request cost more than the rest of reading the token."""
-    _sql, token_columns, user_columns = _token_statement()
     compiler = Query(ApiToken).get_compiler(connection=connection)
-    return tuple(sorted(compiler.get_converters(token_columns + user_columns)))
+    return tuple(sorted(compiler.get_converters(_token_statement().columns)))
+
+
+def _instance(model: type[M], alias: str, values: list[Any]) -> M:
+    """The `model` instance of the statement's columns with this alias."""
+    start, stop, fields = _token_statement().fields[alias]
+    return model.from_db(connection.alias, fields, values[start:stop])
 
 
 def _token_with_user(prefix: str) -> ApiToken | None:
-    """The token with this prefix, its user loaded, as
-    `ApiToken.objects.select_related("user").filter(prefix=prefix).first()` reads it (the
-    prefix is unique) but from a constant statement: every API request authenticates,
-    and compiling that query cost about 0.7 ms of CPU, several times running it. The
-    values go through the ORM's own converters (`SQLCompiler.get_converters`, as raw
-    querysets do), so the instances are the same."""
-    sql, token_columns, user_columns = _token_statement()
+    """The token with this prefix, its user and their organization loaded, as
+    `ApiToken.objects.select_related("user__organization").filter(prefix=prefix).first()`
+    reads them (the prefix is unique), but from a constant statement: every API request
+    authenticates, and compiling that query cost about 0.7 ms of CPU, several times
+    running it. The values go through the ORM's own converters
+    (`SQLCompiler.get_converters`, as raw querysets do), so the instances are the same."""
+    statement = _token_statement()
     with connection.cursor() as cursor:
-        cursor.execute(sql, [prefix])
+        cursor.execute(statement.sql, [prefix])
         row = cursor.fetchone()
     if row is None:
         return None
-    columns = token_columns + user_columns
     compiler = Query(ApiToken).get_compiler(connection=connection)
     converting = _converted_columns(connection.vendor)
-    found = compiler.get_converters([columns[index] for index in converting])
+    found = compiler.get_converters([statement.columns[index] for index in converting])
     converters = {converting[index]: value for index, value in found.items()}
     (values,) = compiler.apply_converters([row], converters)
-    split = len(token_columns)
-    token = ApiToken.from_db(
-        connection.alias, [col.target.attname for col in token_columns], values[:split]
-    )
-    token.user = User.from_db(
-        connection.alias, [col.target.attname for col in user_columns], values[split:]
-    )
+    token = _instance(ApiToken, "t", values)
+    user = _instance(User, "u", values)
+    if user.organization_id is not None:
+        user.organization = _instance(Organization, "o", values)
+    token.user = user
     return token
 
 

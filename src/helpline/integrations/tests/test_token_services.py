@@ -40,7 +40,7 @@ def test_authenticate_accepts_the_token_and_records_use(desk):
     assert token.last_used_at is not None
 
 
-def test_authenticate_loads_token_and_user_as_the_orm_does(desk):
+def test_authenticate_loads_token_and_user_as_the_orm_does(desk, django_assert_num_queries):
     token, plaintext = services.token_create(
         actor=None,
         user=desk.alice,
@@ -49,7 +49,7 @@ def test_authenticate_loads_token_and_user_as_the_orm_does(desk):
         expires_at=timezone.now() + timedelta(days=3),
     )
     user, found = services.token_authenticate(plaintext, "10.0.0.1")
-    stored = ApiToken.objects.select_related("user").get(pk=token.pk)
+    stored = ApiToken.objects.select_related("user__organization").get(pk=token.pk)
 
     def fields(instance):
         return {f.attname: getattr(instance, f.attname) for f in instance._meta.concrete_fields}
@@ -59,8 +59,17 @@ def test_authenticate_loads_token_and_user_as_the_orm_does(desk):
     assert found.user is user
     assert found.scopes == ["tickets:read", "tickets:write"]
     assert found.expires_at is not None and found.expires_at.tzinfo is not None
+    with django_assert_num_queries(0):  # read with the user: what a customer sees needs it
+        assert fields(user.organization) == fields(stored.user.organization)
     assert user.organization == desk.acme
     assert not found._state.adding and not user._state.adding
+
+    _token, plaintext = services.token_create(
+        actor=None, user=desk.agent1, name="CI", scopes=["tickets:read"]
+    )
+    agent, _found = services.token_authenticate(plaintext, "10.0.0.1")
+    with django_assert_num_queries(0):
+        assert agent.organization is None
 
 
 def test_last_use_is_written_at_most_once_per_minute(desk, django_assert_num_queries):
