@@ -6,7 +6,6 @@ agents get 403 and customers 404. Changes go through mail.services (validated, e
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -17,11 +16,11 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
 from helpline.accounts.models import Role
-from helpline.core.errors import DomainError
+from helpline.core.forms import save_form
 from helpline.core.middleware import AuthenticatedRequest
 from helpline.mail import selectors, services
 from helpline.mail.forms import MailboxForm
-from helpline.mail.models import InboundEmail, Mailbox
+from helpline.mail.models import InboundEmail
 from helpline.tickets.views_admin import SECTIONS, admin_area
 
 TITLE = gettext_lazy("Mailboxes")
@@ -40,28 +39,14 @@ def _context(request: AuthenticatedRequest, **extra: Any) -> dict[str, Any]:
     }
 
 
-def _save(form: MailboxForm, change: Callable[[dict[str, Any]], Mailbox]) -> Mailbox | None:
-    """Validate the form and run the service; domain errors land on the form."""
-    if not form.is_valid():
-        return None
-    try:
-        return change(form.service_arguments())
-    except DomainError as exc:
-        for name in exc.fields or {}:
-            if name in form.fields:
-                form.add_error(name, exc.message)
-                break
-        else:
-            form.add_error(None, exc.message)
-        return None
-
-
 @admin_area
 def mailboxes(request: AuthenticatedRequest) -> HttpResponse:
     actor = request.user
     form = MailboxForm(request.POST or None, auto_id="mailbox-%s")
     if request.method == "POST":
-        created = _save(form, lambda args: services.mailbox_create(actor=actor, **args))
+        created = save_form(
+            form, lambda: services.mailbox_create(actor=actor, **form.service_arguments())
+        )
         if created is not None:
             messages.success(request, _("Mailbox added."))
             return HttpResponseRedirect(reverse("mail:admin_mailbox", args=[created.pk]))
@@ -97,8 +82,11 @@ def mailbox(request: AuthenticatedRequest, mailbox_id: int) -> HttpResponse:
         http_secret = services.mailbox_rotate_http_secret(actor=actor, mailbox=target)
     form = MailboxForm.for_mailbox(target, request.POST if action == "settings" else None)
     if action == "settings":
-        saved = _save(
-            form, lambda args: services.mailbox_update(actor=actor, mailbox=target, **args)
+        saved = save_form(
+            form,
+            lambda: services.mailbox_update(
+                actor=actor, mailbox=target, **form.service_arguments()
+            ),
         )
         if saved is not None:
             messages.success(request, _("Saved."))

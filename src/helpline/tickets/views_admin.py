@@ -25,7 +25,7 @@ from helpline.accounts import selectors as accounts_selectors
 from helpline.accounts import services as accounts_services
 from helpline.accounts.models import STAFF_ROLES, Organization, Role, SupportPlan, Team, User
 from helpline.api import InvalidCursor, PageParams, paginate
-from helpline.core.errors import DomainError
+from helpline.core.forms import save_form
 from helpline.core.middleware import AuthenticatedRequest
 from helpline.tickets import catalog
 from helpline.tickets.forms import category_choices
@@ -80,18 +80,13 @@ def _context(request: AuthenticatedRequest, section: str, **extra: Any) -> dict[
 
 
 def _save(request: HttpRequest, form: Any, change: Callable[[dict[str, Any]], Any]) -> bool:
-    """Validate the form and run the service; domain errors land on the form."""
-    if not form.is_valid():
-        return False
-    try:
+    """Validate the form and run the service (domain errors land on the form); say so."""
+
+    def run() -> bool:
         change(form.cleaned_data)
-    except DomainError as exc:
-        for name in exc.fields or {}:
-            if name in form.fields:
-                form.add_error(name, exc.message)
-                break
-        else:
-            form.add_error(None, exc.message)
+        return True
+
+    if not save_form(form, run):
         return False
     messages.success(request, _("Saved."))
     return True
