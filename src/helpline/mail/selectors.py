@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Q, QuerySet
+from collections.abc import Iterable
+
+from django.db.models import Count, Min, Q, QuerySet
 
 from helpline.accounts.models import User
 from helpline.core.errors import NotFound
@@ -58,6 +60,20 @@ def inbound_message_ids(ticket_id: int) -> list[str]:
         .order_by("received_at", "pk")
         .values_list("message_id", flat=True)
     )
+
+
+def ticket_mailbox_addresses(ticket_ids: Iterable[int]) -> dict[int, str]:
+    """For each of the tickets that e-mail reached, the address (lowercase) of the mailbox
+    its first e-mail came through, by ticket id: one query for any number of tickets."""
+    ids = list(ticket_ids)
+    if not ids:
+        return {}
+    messages = InboundEmail.objects.filter(
+        ticket_id__in=ids, state=InboundEmail.State.PROCESSED, kind=InboundEmail.Kind.MESSAGE
+    )
+    firsts = messages.order_by().values("ticket_id").annotate(first=Min("pk")).values("first")
+    rows = InboundEmail.objects.filter(pk__in=firsts).values_list("ticket_id", "mailbox__address")
+    return {ticket_id: address.strip().lower() for ticket_id, address in rows}
 
 
 COUNTED_STATES = ("received", "processed", "rejected", "failed")

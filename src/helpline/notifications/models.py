@@ -26,8 +26,10 @@ NOTIFICATION_KINDS: tuple[str, ...] = tuple(Kind.values)
 
 
 class SenderIdentity(models.Model):
-    """An address we send from, with its SMTP account. A ticket's team chooses its identity;
-    otherwise the default identity; otherwise DEFAULT_FROM_EMAIL over EMAIL_BACKEND.
+    """An address we send from, with its SMTP account. A ticket's identity is the one whose
+    address is the mailbox the ticket's first e-mail came through (we answer from the
+    address the customer wrote to); otherwise its team's; otherwise the default identity;
+    otherwise DEFAULT_FROM_EMAIL over EMAIL_BACKEND.
 
     With an empty `host` the identity only sets the sender address and mail goes out through
     the configured EMAIL_BACKEND."""

@@ -1,5 +1,6 @@
-"""What this app asks of other apps: bouncing addresses and received Message-IDs (inbound
-mail), follow links (the portal's self-service), desk and portal addresses."""
+"""What this app asks of other apps: bouncing addresses, received Message-IDs and the
+mailboxes tickets came through (inbound mail), follow links (the portal's self-service),
+desk and portal addresses."""
 
 from __future__ import annotations
 
@@ -20,6 +21,12 @@ def is_failing(address: str) -> bool:
 def inbound_message_ids(ticket_id: int) -> list[str]:
     """Message-IDs (no angle brackets) of e-mails received into the ticket, oldest first."""
     return [value.strip("<>") for value in mail_selectors.inbound_message_ids(ticket_id)]
+
+
+def ticket_mailbox_addresses(ticket_ids: list[int]) -> dict[int, str]:
+    """The address (lowercase) of the mailbox each ticket's first e-mail came through, for
+    the tickets that came in by e-mail: one read for the batch."""
+    return mail_selectors.ticket_mailbox_addresses(ticket_ids)
 
 
 def customer_link(ticket: Any, recipient: Any) -> str:

@@ -88,8 +88,11 @@ def backoff(attempts: int) -> timedelta:
 
 
 def identity_for_ticket(ticket: Ticket | None) -> SenderIdentity | None:
-    """The ticket's team's active identity, else the default one, else None (the settings)."""
-    return _Senders().for_team(ticket.team_id if ticket is not None else None)
+    """The active identity of the address the ticket was written to (its first e-mail's
+    mailbox), else its team's, else the default one, else None (the settings)."""
+    if ticket is None:
+        return _Senders().for_team(None)
+    return _Senders([ticket.pk]).for_ticket(ticket)
 
 
 _IDENTITY_FIELDS = (
@@ -306,14 +309,24 @@ def queue_email(
 
 
 class _Senders:
-    """Sender identities and their addresses, read once for a batch of e-mails."""
+    """Sender identities and their addresses, and the mailboxes the batch's tickets came
+    through, read once for a batch of e-mails."""
 
-    def __init__(self) -> None:
+    def __init__(self, ticket_ids: Sequence[int] = ()) -> None:
         rows = list(SenderIdentity.objects.order_by("pk"))
         self.active = [row for row in rows if row.is_active]
         self.own = {row.address.strip().lower() for row in rows}
         self.own.add(_sender(None)[1].strip().lower())
+        self._by_address = {row.address.strip().lower(): row for row in self.active}
         self._by_team: dict[int | None, SenderIdentity | None] = {}
+        self._mailboxes = peers.ticket_mailbox_addresses(list(ticket_ids)) if ticket_ids else {}
+
+    def for_ticket(self, ticket: Ticket) -> SenderIdentity | None:
+        """The active identity whose address is the mailbox the ticket's first e-mail came
+        through (the address the customer wrote to), else `for_team`. The ticket must be
+        one of those the batch was read for."""
+        found = self._by_address.get(self._mailboxes.get(ticket.pk, ""))
+        return found if found is not None else self.for_team(ticket.team_id)
 
     def for_team(self, team_id: int | None) -> SenderIdentity | None:
         """The team's active identity, else the default one, else None (the settings)."""
@@ -327,12 +340,12 @@ class _Senders:
 
 def queue_emails(*, kind: str, requests: Sequence[EmailRequest]) -> list[OutboundEmail | None]:
     """`queue_email` for several e-mails of one kind (a batch of events): the same e-mails,
-    with the reads done once for the batch (identities, opt-outs, dedupe keys, earlier
-    e-mails of the tickets), the rows written with one INSERT and delivered by one task
-    after commit. Returns the e-mail, or None, per request, in order."""
+    with the reads done once for the batch (identities and the tickets' mailboxes, opt-outs,
+    dedupe keys, earlier e-mails of the tickets), the rows written with one INSERT and
+    delivered by one task after commit. Returns the e-mail, or None, per request, in order."""
     if not requests:
         return []
-    senders = _Senders()
+    senders = _Senders(list({request.ticket.pk for request in requests}))
     users = {request.recipient.pk: request.recipient for request in requests}
     opted_out = set(
         NotificationPreference.objects.filter(
@@ -359,7 +372,7 @@ def queue_emails(*, kind: str, requests: Sequence[EmailRequest]) -> list[Outboun
     )
     wanted: list[tuple[int, EmailRequest, SenderIdentity | None]] = []
     for index, request in enumerate(requests):
-        identity = senders.for_team(request.ticket.team_id)
+        identity = senders.for_ticket(request.ticket)
         if skipped(request.recipient, identity) or keys[index] in taken:
             continue
         taken.add(keys[index])

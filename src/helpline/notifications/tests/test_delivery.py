@@ -9,11 +9,13 @@ from typing import Any
 import pytest
 from django.utils import timezone
 
+from helpline.mail import services as mail
+from helpline.mail.models import Mailbox
 from helpline.notifications import services
 from helpline.notifications.models import Kind, OutboundEmail, SenderIdentity
 from helpline.notifications.tasks import send_due_outbound
 from helpline.tickets import services as tickets
-from helpline.tickets.models import AuditEntry
+from helpline.tickets.models import AuditEntry, Ticket
 
 pytestmark = [
     pytest.mark.django_db,
@@ -194,6 +196,45 @@ def test_identity_choice_team_then_default_then_settings(desk: Any) -> None:
     )
     default.refresh_from_db()
     assert (default.is_default, services.identity_for_ticket(ticket)) == (False, other)
+
+
+def test_identity_choice_mailbox_written_to_then_team_then_default(
+    desk: Any, committed: Any
+) -> None:
+    # given a ticket written to sales@, which routes to L1 like every mailbox here
+    sales = Mailbox.objects.create(address="sales@support.example", team=desk.l1)
+    with committed():
+        mail.receive_raw(
+            mailbox=sales,
+            raw_bytes=(
+                b"From: alice@acme.test\r\nTo: sales@support.example\r\n"
+                b"Subject: Quote\r\nMessage-ID: <q@acme.test>\r\n\r\nPrice?\r\n"
+            ),
+            source="test",
+        )
+    ticket = Ticket.objects.get(subject="Quote")
+    default = services.sender_identity_save(
+        actor=desk.admin, name="Default", address="help@support.example", is_default=True
+    )
+    team = services.sender_identity_save(
+        actor=desk.admin, name="L1", address="l1@support.example", team=desk.l1
+    )
+    assert services.identity_for_ticket(ticket) == team
+    # when sales@ gets an identity of its own, it answers the mailbox's tickets
+    own = services.sender_identity_save(
+        actor=desk.admin, name="Sales", address="Sales@Support.example"
+    )
+    assert services.identity_for_ticket(ticket) == own
+    # even after the ticket moved to another team
+    Ticket.objects.filter(pk=ticket.pk).update(team=desk.finance_team)
+    ticket.refresh_from_db()
+    assert services.identity_for_ticket(ticket) == own
+    # an inactive one is skipped: the team's, else the default
+    services.sender_identity_save(actor=desk.admin, identity=own, is_active=False)
+    assert services.identity_for_ticket(ticket) == default
+    Ticket.objects.filter(pk=ticket.pk).update(team=desk.l1)
+    ticket.refresh_from_db()
+    assert services.identity_for_ticket(ticket) == team
 
 
 def test_emails_queued_together_are_delivered_together_each_with_its_outcome(

@@ -16,17 +16,27 @@ import pytest
 
 from helpline.mail import services as mail
 from helpline.mail.models import InboundEmail, Mailbox
-from helpline.notifications.models import Kind, OutboundEmail
+from helpline.notifications import services
+from helpline.notifications.models import Kind, OutboundEmail, SenderIdentity
+from helpline.notifications.tests.conftest import SmtpPeer
 from helpline.tickets import services as tickets
 from helpline.tickets.models import Message, Ticket
 
 pytestmark = pytest.mark.django_db
 
 
-def _raw(*, subject: str, body: str, message_id: str, in_reply_to: str = "") -> bytes:
+def _raw(
+    *,
+    subject: str,
+    body: str,
+    message_id: str,
+    in_reply_to: str = "",
+    sender: str = "Alice Acme <alice@acme.test>",
+    to: str = "support@helpline.test",
+) -> bytes:
     msg = EmailMessage()
-    msg["From"] = "Alice Acme <alice@acme.test>"
-    msg["To"] = "support@helpline.test"
+    msg["From"] = sender
+    msg["To"] = to
     msg["Subject"] = subject
     msg["Message-ID"] = message_id
     if in_reply_to:
@@ -103,11 +113,11 @@ def _intake() -> Iterator[int]:
         controller.stop()
 
 
-def _deliver(port: int, sender: str, raw: bytes) -> None:
+def _deliver(port: int, sender: str, raw: bytes, to: str = "support@helpline.test") -> None:
     """An MTA delivers `raw` to our intake server (CRLF line ends, as on the wire)."""
     wire = raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
     with smtplib.SMTP("127.0.0.1", port, timeout=10) as client:
-        assert client.sendmail(sender, ["support@helpline.test"], wire) == {}
+        assert client.sendmail(sender, [to], wire) == {}
 
 
 def _answer(to: EmailMessage, body: str, *, headers: bool = True) -> bytes:
@@ -214,3 +224,120 @@ def test_auto_replies_and_bounces_get_no_answer_and_stop_mail_to_the_address(
     tickets.ticket_reply(actor=desk.agent1, ticket=ticket, body="Are you there?")
     assert OutboundEmail.objects.count() == outbound_before
     assert [str(m["To"]) for m in smtp_peer.messages] == ["alice@acme.test"] * 2
+
+
+@pytest.fixture
+def mailbox_peers() -> Iterator[dict[str, SmtpPeer]]:
+    """An SMTP server with its own login for each of two mailboxes' sender identities."""
+    peers = {
+        "support": SmtpPeer(credentials=("support-mailer", "support-Passw0rd")),
+        "sales": SmtpPeer(credentials=("sales-mailer", "sales-Passw0rd")),
+    }
+    for peer in peers.values():
+        peer.start()
+    try:
+        yield peers
+    finally:
+        for peer in peers.values():
+            peer.stop()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS:UserWarning")
+def test_each_mailbox_answers_from_its_own_address_and_smtp_account(
+    desk: Any, smtp_peer: Any, mailbox_peers: dict[str, SmtpPeer]
+) -> None:
+    # given two intake mailboxes routing to one team, each with a sender identity of its
+    # own address and SMTP account, and the team's identity on the configured server
+    for name, peer in mailbox_peers.items():
+        Mailbox.objects.create(
+            address=f"{name}@helpline.test", way=Mailbox.Way.INTAKE, team=desk.l1
+        )
+        services.sender_identity_save(
+            actor=desk.admin,
+            name=name.title(),
+            address=f"{name.upper()}@Helpline.test",  # stored lowercase; matched in any case
+            display_name=f"Helpline {name.title()}",
+            host="127.0.0.1",
+            port=peer.port,
+            security=SenderIdentity.Security.NONE,
+            username=f"{name}-mailer",
+            password=f"{name}-Passw0rd",
+            # sales@ sends no receipts; everything else on
+            notify_ticket_received=name != "sales",
+        )
+    services.sender_identity_save(
+        actor=desk.admin, name="Line 1", address="l1@helpline.test", team=desk.l1
+    )
+    with _intake() as port:
+        # when Alice writes to support@ and Bob to sales@
+        _deliver(
+            port,
+            "alice@acme.test",
+            _raw(subject="Printer offline", body="Offline.", message_id="<p@acme.test>"),
+        )
+        _deliver(
+            port,
+            "bob@acme.test",
+            _raw(
+                subject="Quote for 20 seats",
+                body="Price?",
+                message_id="<q@acme.test>",
+                sender="Bob Acme <bob@acme.test>",
+                to="sales@helpline.test",
+            ),
+            to="sales@helpline.test",
+        )
+        # and Carol opens a request on the portal (no mailbox)
+        on_portal = tickets.ticket_create(actor=desk.carol, subject="Login", body="Locked out")
+    printer = Ticket.objects.get(subject="Printer offline")
+    quote = Ticket.objects.get(subject="Quote for 20 seats")
+    assert printer.team == quote.team == on_portal.team == desk.l1
+    # and an agent answers both e-mail tickets
+    tickets.ticket_reply(actor=desk.agent1, ticket=printer, body="Power-cycle it.")
+    tickets.ticket_reply(actor=desk.agent1, ticket=quote, body="200 a seat.")
+
+    # then each answer went out From the address the customer wrote to, through that
+    # address's SMTP account
+    def sent(peer: SmtpPeer) -> list[tuple[str, str, str]]:
+        return [(str(m["From"]), str(m["To"]), str(m["Subject"])) for m in peer.messages]
+
+    assert sent(mailbox_peers["support"]) == [
+        (
+            "Helpline Support <support@helpline.test>",
+            "alice@acme.test",
+            f"[#{printer.pk}] We received your request: Printer offline",
+        ),
+        (
+            "Helpline Support <support@helpline.test>",
+            "alice@acme.test",
+            f"[#{printer.pk}] Re: Printer offline",
+        ),
+    ]
+    assert sent(mailbox_peers["sales"]) == [
+        (
+            "Helpline Sales <sales@helpline.test>",
+            "bob@acme.test",
+            f"[#{quote.pk}] Re: Quote for 20 seats",
+        ),
+    ]
+    assert mailbox_peers["support"].logins == ["support-mailer"] * 2
+    assert mailbox_peers["sales"].logins == ["sales-mailer"]
+    assert [envelope[0] for envelope in mailbox_peers["sales"].handler.envelopes] == [
+        "sales@helpline.test"
+    ]
+    assert all(
+        m["Message-ID"].endswith("@helpline.test>")
+        for peer in mailbox_peers.values()
+        for m in peer.messages
+    )
+    # and sales@'s switch stopped only its receipts: the portal ticket's receipt went out
+    # from the team's identity through the configured server
+    assert sent(smtp_peer) == [
+        (
+            "l1@helpline.test",
+            "carol@globex.test",
+            f"[#{on_portal.pk}] We received your request: Login",
+        )
+    ]
+    assert not OutboundEmail.objects.filter(ticket=quote, kind=Kind.TICKET_RECEIVED).exists()
