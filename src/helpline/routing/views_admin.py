@@ -11,7 +11,6 @@ HTMX every form posts and redirects back.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import wraps
 from typing import Any
 
 from django import forms
@@ -40,23 +39,9 @@ from helpline.routing.models import RoutingRule, Skill, TeamRouting
 from helpline.tickets import catalog
 from helpline.tickets.forms import category_choices
 from helpline.tickets.models import Category, Channel
-from helpline.tickets.views_admin import SECTIONS, admin_area
-from helpline.tickets.views_desk import staff_only
+from helpline.tickets.views_admin import SECTIONS, admin_area, supervisor_area
 
 TITLE = gettext_lazy("Routing")
-
-
-def supervisor_area(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Admins and supervisors, also for POST (agents' rows: the services let both)."""
-
-    @staff_only
-    @wraps(view)
-    def wrapper(request: AuthenticatedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if request.user.role not in (Role.ADMIN, Role.SUPERVISOR):
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _is_htmx(request: AuthenticatedRequest) -> bool:
@@ -377,7 +362,7 @@ def skill_delete(request: AuthenticatedRequest, skill_id: int) -> HttpResponse:
 # --- agents ---------------------------------------------------------------------------------
 
 
-@supervisor_area
+@supervisor_area  # agents' rows: the services let supervisors change them too
 def agent(request: AuthenticatedRequest, user_id: int) -> HttpResponse:
     if request.method != "POST":
         return _back("agents")

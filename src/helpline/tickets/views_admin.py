@@ -52,14 +52,25 @@ SECTIONS = [
 ]
 
 
-def admin_area(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Admins and supervisors only (403 for other agents); POST for admins only."""
+def supervisor_area(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Admins and supervisors only (403 for other agents), also for POST."""
 
     @staff_only
     @wraps(view)
     def wrapper(request: AuthenticatedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.user.role not in (Role.ADMIN, Role.SUPERVISOR):
             raise PermissionDenied
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def admin_area(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Admins and supervisors only (403 for other agents); POST for admins only."""
+
+    @supervisor_area
+    @wraps(view)
+    def wrapper(request: AuthenticatedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if request.method == "POST" and request.user.role != Role.ADMIN:
             raise PermissionDenied
         return view(request, *args, **kwargs)
