@@ -332,19 +332,20 @@ def team_create(
     is_default: bool = False,
 ) -> Team:
     _require_admin(actor)
+    name = _required_name(name)
     if kind not in Team.Kind.values:
         raise ValidationError("Unknown team kind.", fields={"kind": "invalid"})
     _check_team_shape(kind, level, department)
     with transaction.atomic():
         _check_team_free(
             team=None,
-            name=name.strip(),
+            name=name,
             line=(level, department) if kind == Team.Kind.LINE else None,
         )
         if is_default:
             Team.objects.filter(is_default=True).update(is_default=False)
         team = Team.objects.create(
-            name=name.strip(),
+            name=name,
             kind=kind,
             level=level if kind == Team.Kind.LINE else None,
             department=department,

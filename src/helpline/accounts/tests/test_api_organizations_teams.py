@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.test import Client
 
-from helpline.accounts.events import TeamMembershipChanged, TeamUpdated
+from helpline.accounts.events import TeamCreated, TeamMembershipChanged, TeamUpdated
 from helpline.accounts.models import TeamMembership
 from helpline.core.api_testing import api_call
 
@@ -143,6 +143,26 @@ def test_admin_creates_and_updates_teams(client, desk, capture_events):
     assert level.json()["error"]["fields"] == {"level": "taken"}
     bad = api_call(client, "post", TEAMS, json={"name": "X", "kind": "line"}, expect=422)
     assert bad.json()["error"]["fields"] == {"level": "required"}
+
+
+def test_a_team_needs_a_name_on_creation_as_on_rename(client, desk, capture_events):
+    client.force_login(desk.admin)
+    before = api_call(client, "get", TEAMS, expect=200).json()["items"]
+    for name in ("", "   "):
+        created = api_call(
+            client, "post", TEAMS, json={"name": name, "kind": "department"}, expect=422
+        )
+        assert created.json()["error"] == {
+            "code": "validation_error",
+            "message": "Name is required.",
+            "fields": {"name": "required"},
+        }
+        renamed = api_call(
+            client, "patch", f"{TEAMS}/{desk.l1.pk}", json={"name": name}, expect=422
+        )
+        assert renamed.json()["error"] == created.json()["error"]
+    assert api_call(client, "get", TEAMS, expect=200).json()["items"] == before
+    assert capture_events.of(TeamCreated) == [] and capture_events.of(TeamUpdated) == []
 
 
 def test_admin_adds_and_removes_members(client, desk, capture_events):

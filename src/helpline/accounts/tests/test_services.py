@@ -144,6 +144,13 @@ def test_updates_keep_the_rules_of_creation(desk: Desk, capture_events) -> None:
     with pytest.raises(Conflict) as name:
         services.team_create(actor=desk.admin, name=" finance ", kind=Team.Kind.DEPARTMENT)
     assert name.value.fields == {"name": "taken"}
+    for blank in ("", "   "):
+        with pytest.raises(ValidationError) as no_name:
+            services.team_create(actor=desk.admin, name=blank, kind=Team.Kind.DEPARTMENT)
+        assert no_name.value.fields == {"name": "required"}
+    with pytest.raises(ValidationError) as no_new_name:
+        services.team_update(actor=desk.admin, team=desk.l2, name=" ")
+    assert no_new_name.value.fields == {"name": "required"}
     with pytest.raises(ValidationError) as level:
         services.team_create(actor=desk.admin, name="Sales", kind=Team.Kind.DEPARTMENT, level=1)
     assert level.value.fields == {"level": "not_allowed"}

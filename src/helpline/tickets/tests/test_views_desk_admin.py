@@ -119,6 +119,9 @@ def test_admin_manages_teams_and_membership(desk: Any) -> None:
         reverse("tickets:desk_admin_teams"), {"name": "Broken line", "kind": "line", "level": ""}
     )
     assert "needs a level" in refused.content.decode()
+    blank = client.post(reverse("tickets:desk_admin_teams"), {"name": "  ", "kind": "department"})
+    assert blank.status_code == 200 and "This field is required." in blank.content.decode()
+    assert not Team.objects.filter(name="").exists()
     url = reverse("tickets:desk_admin_team", args=[team.pk])
     client.post(url, {"form": "member", "user": desk.agent2.pk, "is_lead": "on"})
     assert TeamMembership.objects.get(team=team, user=desk.agent2).is_lead
